@@ -61,6 +61,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			identityCommand(),
+			worldCommand(),
+			wireCommand(),
 		},
 	}
 }

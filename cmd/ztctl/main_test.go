@@ -33,3 +33,6 @@ func mustContain(t *testing.T, what, got, want string) {
 		t.Fatalf("%s: %q does not contain %q", what, got, want)
 	}
 }
+
+// origWD is the package directory, for tests that change directory.
+var origWD, _ = os.Getwd()
