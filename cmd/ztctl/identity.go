@@ -20,6 +20,11 @@ func identityCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "identity",
 		Usage: "generate, validate and use node identities (like zerotier-idtool)",
+		// Without a known subcommand, print the help and fail, as idtool does.
+		Action: func(c *cli.Context) error {
+			cli.ShowSubcommandHelp(c)
+			return &exitError{code: 1}
+		},
 		Subcommands: []*cli.Command{
 			{
 				Name:      "generate",
@@ -85,7 +90,7 @@ func identityGenerate(c *cli.Context) error {
 	args := c.Args().Slice()
 	var vanity uint64
 	vanityBits := 0
-	if len(args) >= 3 {
+	if len(args) >= 3 && args[2] != "" {
 		v, err := strconv.ParseUint(args[2], 16, 64)
 		if err != nil || len(args[2]) > 10 {
 			return fail("vanity prefix %q: want up to 10 hex digits", args[2])

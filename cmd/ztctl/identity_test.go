@@ -104,3 +104,12 @@ func TestIdentitySignVerify(t *testing.T) {
 		t.Fatalf("sign with public: %d %q", code, e)
 	}
 }
+
+func TestIdentityUsage(t *testing.T) {
+	for _, args := range [][]string{{"identity"}, {"identity", "frobnicate"}} {
+		out, _, code := ztctl(t, args...)
+		if code != 1 || !strings.Contains(out, "generate") {
+			t.Errorf("%v: exit %d, output %q; want help on stdout and exit 1", args, code, out)
+		}
+	}
+}

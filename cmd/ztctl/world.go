@@ -134,11 +134,12 @@ func decodeKeyHex(name, s string) (*[64]byte, error) {
 	return &k, nil
 }
 
-// build makes and signs the world a spec describes.
-func (s *worldSpec) build(t world.Type, now uint64) (*world.World, error) {
+// build makes and signs the world a spec describes; file names the spec
+// in messages.
+func (s *worldSpec) build(file string, t world.Type, now uint64) (*world.World, error) {
 	id, err := strconv.ParseUint(strings.TrimPrefix(s.ID, "0x"), 16, 64)
 	if err != nil || id == 0 {
-		return nil, fail("world ID %q is invalid", s.ID)
+		return nil, fail("ID in %s is invalid", file)
 	}
 	pub, err := decodeKeyHex("signingKey", s.SigningKey)
 	if err != nil {
@@ -202,7 +203,7 @@ func worldGenMoon(c *cli.Context) error {
 	default:
 		return fail("invalid worldType")
 	}
-	w, err := s.build(t, uint64(time.Now().UnixMilli()))
+	w, err := s.build(c.Args().First(), t, uint64(time.Now().UnixMilli()))
 	if err != nil {
 		return err
 	}
@@ -245,7 +246,7 @@ func worldMkPlanet(c *cli.Context) error {
 		}
 		fmt.Fprintf(c.App.ErrWriter, "generated a signing key; saved it in %s (keep it secret: it signs planet updates)\n", path)
 	}
-	w, err := s.build(world.TypePlanet, uint64(time.Now().UnixMilli()))
+	w, err := s.build(path, world.TypePlanet, uint64(time.Now().UnixMilli()))
 	if err != nil {
 		return err
 	}
@@ -265,9 +266,13 @@ func worldShow(c *cli.Context) error {
 	if err != nil {
 		return fail("cannot read %s", c.Args().First())
 	}
-	w, err := world.Parse(b)
+	// Like the reference node, accept bytes after the world (and say so).
+	w, n, err := world.ParseN(b)
 	if err != nil {
 		return fail("%s: %v", c.Args().First(), err)
+	}
+	if n < len(b) {
+		fmt.Fprintf(c.App.ErrWriter, "note: %d bytes after the world in %s are ignored\n", len(b)-n, c.Args().First())
 	}
 	selfSigned := w.Verify(&w.UpdatesMustBeSignedBy)
 	if c.Bool("json") {

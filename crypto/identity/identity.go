@@ -75,10 +75,15 @@ func (id *Identity) SecretString() string {
 }
 
 // Parse reads the string form. It checks the syntax only; LocallyValidate
-// checks that the address belongs to the key.
+// checks that the address belongs to the key. Like the reference, it skips
+// empty fields (so "a:0:pub:" parses) and ignores hex digits beyond a key's
+// length, and refuses strings of 384 bytes or more.
 func Parse(s string) (*Identity, error) {
 	s = strings.TrimSpace(s)
-	f := strings.Split(s, ":")
+	if len(s) >= maxStringLength {
+		return nil, fmt.Errorf("identity: string of %d bytes is too long", len(s))
+	}
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ':' })
 	if len(f) < 3 || len(f) > 4 {
 		return nil, fmt.Errorf("identity: want 3 or 4 colon-separated fields, got %d", len(f))
 	}
@@ -102,12 +107,23 @@ func Parse(s string) (*Identity, error) {
 	return id, nil
 }
 
+// maxStringLength is the reference's identity string buffer size.
+const maxStringLength = 384
+
+// decodeKey reads the first 2*len(dst) hex digits of s; further hex digits
+// are ignored, as the reference does.
 func decodeKey(dst []byte, s, which string) error {
-	if len(s) != 2*len(dst) {
+	if len(s) < 2*len(dst) {
 		return fmt.Errorf("identity: %s key: want %d hex digits, got %d", which, 2*len(dst), len(s))
 	}
-	if _, err := hex.Decode(dst, []byte(s)); err != nil {
+	n := 2 * len(dst)
+	if _, err := hex.Decode(dst, []byte(s[:n])); err != nil {
 		return fmt.Errorf("identity: %s key: %w", which, err)
+	}
+	for _, c := range s[n:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return fmt.Errorf("identity: %s key: %q is not hex", which, c)
+		}
 	}
 	return nil
 }
@@ -118,10 +134,9 @@ func ParseBinary(b []byte) (*Identity, int, error) {
 	if len(b) < PublicBinaryLength {
 		return nil, 0, ErrTruncated
 	}
+	// Like the reference, the binary form does not check the address:
+	// LocallyValidate rejects a reserved one.
 	id := &Identity{Address: AddressFromBytes(b)}
-	if id.Address.IsReserved() {
-		return nil, 0, fmt.Errorf("identity: address %s is reserved", id.Address)
-	}
 	if b[5] != TypeC25519 {
 		return nil, 0, ErrType
 	}

@@ -110,7 +110,8 @@ func TestParseErrors(t *testing.T) {
 		strings.Join([]string{"ff4df28b72", f[1], f[2]}, ":"),
 		strings.Join([]string{"zz4df28b72", f[1], f[2]}, ":"),
 		strings.Join([]string{f[0], f[1], f[2][:126]}, ":"),
-		strings.Join([]string{f[0], f[1], f[2] + "00"}, ":"),
+		strings.Join([]string{f[0], f[1], f[2] + "0g"}, ":"),
+		strings.Join([]string{f[0], f[1], f[2], f[3] + strings.Repeat("0", 200)}, ":"),
 		strings.Join([]string{f[0], f[1], f[2], f[3][:10]}, ":"),
 		strings.Join([]string{f[0], f[1], f[2], f[3], "00"}, ":"),
 		strings.Join([]string{f[0], f[1], "g" + f[2][1:]}, ":"),
@@ -118,6 +119,28 @@ func TestParseErrors(t *testing.T) {
 		if _, err := Parse(s); err == nil {
 			t.Errorf("Parse(%.40q...) succeeded", s)
 		}
+	}
+}
+
+// The reference skips empty fields and ignores extra hex digits; identity
+// files written by hand or by other tools rely on that.
+func TestParseLenient(t *testing.T) {
+	good, _ := readVectors(t)
+	want := mustParse(t, good)
+	f := strings.Split(good, ":")
+	for _, s := range []string{
+		good + ":",
+		good + "\r\n",
+		strings.Join([]string{f[0], f[1], f[2] + "00", f[3] + "abcd"}, ":"),
+		strings.Join([]string{f[0], "", f[1], f[2], f[3]}, ":"),
+	} {
+		id, err := Parse(s)
+		if err != nil || !id.Equal(want) || *id.Private != *want.Private {
+			t.Errorf("Parse(%.30q...): %v", s, err)
+		}
+	}
+	if id, err := Parse(strings.Join(f[:3], ":") + ":"); err != nil || id.HasPrivate() {
+		t.Errorf("public form with a trailing colon: %v", err)
 	}
 }
 
