@@ -127,6 +127,21 @@ func printRecord(w io.Writer, r *wiredecode.Record, withHex bool) {
 	if r.Summary != "" {
 		fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(r.Summary, "\n", "\n    "))
 	}
+	if det := r.Details; det != nil {
+		for _, wd := range det.Worlds {
+			fmt.Fprintf(w, "    world update: %s %016x timestamp %d, %d roots\n", wd.Type, wd.ID, wd.Timestamp, len(wd.Roots))
+		}
+		if det.ConfigSignature != "" {
+			fmt.Fprintf(w, "    controller signature: %s\n", det.ConfigSignature)
+		}
+		if len(det.Config) > 0 {
+			parts := make([]string, 0, len(det.Config))
+			for _, e := range det.Config {
+				parts = append(parts, e.Key+"="+e.Value)
+			}
+			fmt.Fprintf(w, "    network config (%d keys): %s\n", len(det.Config), strings.Join(parts, " "))
+		}
+	}
 	if withHex && r.Plaintext != "" {
 		fmt.Fprintf(w, "    payload=%s\n", r.Plaintext)
 	}

@@ -53,6 +53,7 @@ func TestWireDecodeSession(t *testing.T) {
 	if d.Stats.Packets != 136 || d.Stats.Authenticated != 136 || d.Stats.Other != 1 {
 		t.Fatalf("stats %+v, want 136 of 136 packets authenticated and 1 other datagram", d.Stats)
 	}
+	configs := 0
 	if len(d.Packets) != len(sess.Entries) {
 		t.Fatalf("%d records, the reference lists %d", len(d.Packets), len(sess.Entries))
 	}
@@ -82,6 +83,16 @@ func TestWireDecodeSession(t *testing.T) {
 		if r.Decoded == nil || r.Summary == "" {
 			t.Errorf("#%d %s: payload not decoded", e.Index, e.VerbName)
 		}
+		if r.Details != nil && r.Details.ConfigSignature != "" {
+			configs++
+			if r.Details.ConfigSignature != "ok" || len(r.Details.Config) == 0 {
+				t.Errorf("#%d: config signature %s, %d keys", e.Index, r.Details.ConfigSignature, len(r.Details.Config))
+			}
+		}
+	}
+	// Four NETWORK_CONFIG pushes and two OK(NETWORK_CONFIG_REQUEST) answers.
+	if configs != 6 {
+		t.Errorf("%d signed config chunks, want 6", configs)
 	}
 }
 
@@ -115,6 +126,7 @@ func TestWireDecodeText(t *testing.T) {
 	mustContain(t, "text", out, "#1 0.0000 10.77.0.2:9993 -> 10.77.0.1:9993 len=137 afee230b1a -> f737c19395 id=f9054323558de554 cipher=C25519_POLY1305_NONE hops=0 auth=ok verb=HELLO")
 	mustContain(t, "text", out, "code=NETWORK_ACCESS_DENIED")
 	mustContain(t, "text", out, "not ZeroTier data=4564af5e")
+	mustContain(t, "text", out, "    controller signature: ok\n    network config (21 keys): v=0000000000000007 nwid=f737c19395000001")
 	mustContain(t, "text", out, "136 ZeroTier packets: 136 authenticated, 0 failed, 0 without keys")
 	if _, errOut, code := ztctl(t, "wire", "decode", "/nonexistent.pcap"); code != 1 || errOut == "" {
 		t.Fatal("missing capture accepted")

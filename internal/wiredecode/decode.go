@@ -70,11 +70,12 @@ type Record struct {
 	Compressed bool   `json:"compressed,omitempty"`
 	// Plaintext is the payload after the verb byte, decrypted and
 	// decompressed (a HELLO's moon region stays as on the wire).
-	Plaintext string `json:"plaintext,omitempty"`
-	Decoded   any    `json:"decoded,omitempty"`
-	Summary   string `json:"summary,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Data      string `json:"data,omitempty"` // non-ZeroTier datagrams, hex
+	Plaintext string   `json:"plaintext,omitempty"`
+	Decoded   any      `json:"decoded,omitempty"`
+	Details   *Details `json:"details,omitempty"`
+	Summary   string   `json:"summary,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Data      string   `json:"data,omitempty"` // non-ZeroTier datagrams, hex
 }
 
 // Stats counts what a Decoder has seen.
@@ -91,11 +92,12 @@ type Stats struct {
 // Decoder keeps what decoding a capture learns: identities and keys, and
 // fragments waiting for their siblings.
 type Decoder struct {
-	ids   map[identity.Address]*identity.Identity
-	keys  map[[2]identity.Address]*packet.Key
-	queue packet.Queue
-	start time.Time
-	Stats Stats
+	ids     map[identity.Address]*identity.Identity
+	keys    map[[2]identity.Address]*packet.Key
+	queue   packet.Queue
+	configs map[uint64]*configAssembly
+	start   time.Time
+	Stats   Stats
 }
 
 // New returns a Decoder that knows the given identities; those with
@@ -309,6 +311,7 @@ func (d *Decoder) payload(r *Record, key *packet.Key, pkt packet.Packet) {
 		}
 	}
 	r.Decoded = msg
+	d.details(r, msg)
 	if s, ok := msg.(fmt.Stringer); ok {
 		r.Summary = s.String()
 	}

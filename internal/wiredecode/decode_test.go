@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ztx/ztx/crypto/identity"
+	"github.com/ztx/ztx/headers/packet"
+	"github.com/ztx/ztx/headers/verbs"
 	"github.com/ztx/ztx/internal/testvec"
 )
 
@@ -59,4 +61,83 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("stats do not add up: %+v", s)
 		}
 	})
+}
+
+// armored builds a suite-3 packet from src to dst with the given payload.
+func armored(t *testing.T, src, dst *identity.Identity, verb packet.Verb, payload []byte) []byte {
+	t.Helper()
+	shared, err := src.Agree(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := packet.NewKey(&shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt := packet.New(dst.Address, src.Address, verb).AppendPayload(payload...)
+	if err := k.Armor(pkt, packet.SuiteAESGMACSIV); err != nil {
+		t.Fatal(err)
+	}
+	return pkt
+}
+
+func TestDetails(t *testing.T) {
+	ids := sessionIdentities(t)
+	root, member := ids[0], ids[1]
+	planet, err := os.ReadFile(testvec.MustPath(t, "session1", "planet.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := verbs.OK{InReVerb: byte(packet.VerbHello), InRePacketID: 1, Body: verbs.OKHello{
+		Timestamp: 5, Protocol: 12, Major: 1, Minor: 14, Revision: 1,
+		HasReportedAddress: true, ReportedAddress: netip.MustParseAddrPort("10.0.0.2:9993"),
+		HasWorlds: true, Worlds: append(append([]byte(nil), planet...), planet...),
+	}}
+	d := New(root, member.PublicOnly())
+	at := netip.MustParseAddrPort("10.0.0.1:9993")
+	r := d.Decode(Datagram{Frame: 1, Src: at, Dst: at, Payload: armored(t, root, member, packet.VerbOK, ok.AppendMarshal(nil))})
+	if r.Auth != AuthOK || r.Details == nil || len(r.Details.Worlds) != 2 || r.Details.Worlds[0].ID != 0x7a7a0001 {
+		t.Fatalf("OK(HELLO) with two worlds: %+v %q", r.Details, r.Error)
+	}
+
+	// A captured NETWORK_CONFIG re-sent with one signature byte changed.
+	var chunk []byte
+	for _, e := range testvec.MustSession(t).Entries {
+		if e.ZeroTier && e.Verb == byte(packet.VerbNetworkConfig) && e.DstZT == member.Address {
+			chunk = append([]byte(nil), e.Plaintext...)
+			break
+		}
+	}
+	if chunk == nil {
+		t.Fatal("no NETWORK_CONFIG for node A in the capture")
+	}
+	r = d.Decode(Datagram{Frame: 2, Src: at, Dst: at, Payload: armored(t, root, member, packet.VerbNetworkConfig, chunk)})
+	if r.Details == nil || r.Details.ConfigSignature != "ok" || len(r.Details.Config) != 21 {
+		t.Fatalf("genuine chunk: %+v %q", r.Details, r.Error)
+	}
+	chunk[len(chunk)-5] ^= 1
+	r = d.Decode(Datagram{Frame: 3, Src: at, Dst: at, Payload: armored(t, root, member, packet.VerbNetworkConfig, chunk)})
+	if r.Details == nil || r.Details.ConfigSignature != "failed" || r.Details.Config != nil {
+		t.Fatalf("forged chunk: %+v", r.Details)
+	}
+	// Without the controller's identity the signature cannot be checked.
+	d2 := New(member)
+	d2.Learn(root.PublicOnly())
+	delete(d2.ids, root.Address)
+	d2.keys[[2]identity.Address{min(root.Address, member.Address), max(root.Address, member.Address)}] = mustKey(t, root, member)
+	chunk[len(chunk)-5] ^= 1
+	r = d2.Decode(Datagram{Frame: 4, Src: at, Dst: at, Payload: armored(t, root, member, packet.VerbNetworkConfig, chunk)})
+	if r.Details == nil || r.Details.ConfigSignature != "unknown-signer" {
+		t.Fatalf("unknown controller: %+v %q", r.Details, r.Error)
+	}
+}
+
+func mustKey(t *testing.T, a, b *identity.Identity) *packet.Key {
+	t.Helper()
+	shared, _ := a.Agree(b)
+	k, err := packet.NewKey(&shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
