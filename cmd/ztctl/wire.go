@@ -131,6 +131,9 @@ func printRecord(w io.Writer, r *wiredecode.Record, withHex bool) {
 		for _, wd := range det.Worlds {
 			fmt.Fprintf(w, "    world update: %s %016x timestamp %d, %d roots\n", wd.Type, wd.ID, wd.Timestamp, len(wd.Roots))
 		}
+		for _, cr := range det.Credentials {
+			fmt.Fprintf(w, "    %s network=%s to=%s ts=%d id=%d %s signature=%s\n", cr.Kind, cr.NetworkID, cr.IssuedTo, cr.Timestamp, cr.ID, cr.Summary, cr.Signature)
+		}
 		if det.ConfigSignature != "" {
 			fmt.Fprintf(w, "    controller signature: %s\n", det.ConfigSignature)
 		}

@@ -53,7 +53,7 @@ func TestWireDecodeSession(t *testing.T) {
 	if d.Stats.Packets != 136 || d.Stats.Authenticated != 136 || d.Stats.Other != 1 {
 		t.Fatalf("stats %+v, want 136 of 136 packets authenticated and 1 other datagram", d.Stats)
 	}
-	configs := 0
+	configs, creds := 0, 0
 	if len(d.Packets) != len(sess.Entries) {
 		t.Fatalf("%d records, the reference lists %d", len(d.Packets), len(sess.Entries))
 	}
@@ -83,12 +83,24 @@ func TestWireDecodeSession(t *testing.T) {
 		if r.Decoded == nil || r.Summary == "" {
 			t.Errorf("#%d %s: payload not decoded", e.Index, e.VerbName)
 		}
+		if r.Details != nil {
+			for _, c := range r.Details.Credentials {
+				if c.Signature != "ok" {
+					t.Errorf("#%d: %s signature %s", e.Index, c.Kind, c.Signature)
+				}
+				creds++
+			}
+		}
 		if r.Details != nil && r.Details.ConfigSignature != "" {
 			configs++
 			if r.Details.ConfigSignature != "ok" || len(r.Details.Config) == 0 {
 				t.Errorf("#%d: config signature %s, %d keys", e.Index, r.Details.ConfigSignature, len(r.Details.Config))
 			}
 		}
+	}
+	// Three credential pushes, each a COM and a COO signed by the controller.
+	if creds != 6 {
+		t.Errorf("%d verified credentials, want 6", creds)
 	}
 	// Four NETWORK_CONFIG pushes and two OK(NETWORK_CONFIG_REQUEST) answers.
 	if configs != 6 {

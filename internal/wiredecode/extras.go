@@ -23,6 +23,8 @@ type Details struct {
 	// Config is the assembled network configuration, on the record of the
 	// chunk that completed it.
 	Config []ConfigEntry `json:"config,omitempty"`
+	// Credentials are those of a NETWORK_CREDENTIALS packet.
+	Credentials []CredentialInfo `json:"credentials,omitempty"`
 }
 
 // ConfigEntry is one key of a network configuration dictionary, its value
@@ -50,6 +52,8 @@ func (d *Decoder) details(r *Record, msg any) {
 		}
 	case verbs.ConfigChunk:
 		d.configChunk(r, m)
+	case verbs.NetworkCredentials:
+		d.credentials(r, m)
 	}
 }
 
