@@ -1,0 +1,228 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AES-256 with AES-NI: single blocks and an 8-way interleaved CTR.
+// Round keys are 15 x 16 bytes (roundKeys).
+
+// PSHUFB mask reversing the 16 bytes of a register.
+DATA aesBswap<>+0x00(SB)/8, $0x08090a0b0c0d0e0f
+DATA aesBswap<>+0x08(SB)/8, $0x0001020304050607
+GLOBL aesBswap<>(SB), (NOPTR+RODATA), $16
+
+// Adds 1 to the lowest 32-bit lane (the counter, once byte-reversed).
+DATA aesOne<>+0x00(SB)/8, $1
+DATA aesOne<>+0x08(SB)/8, $0
+GLOBL aesOne<>(SB), (NOPTR+RODATA), $16
+
+// func encryptBlock(rk *roundKeys, dst, src *[16]byte)
+TEXT ·encryptBlock(SB), NOSPLIT, $0-24
+	MOVQ  rk+0(FP), AX
+	MOVQ  dst+8(FP), DI
+	MOVQ  src+16(FP), SI
+	MOVOU (SI), X0
+	MOVOU 0(AX), X1
+	PXOR  X1, X0
+	MOVOU 16(AX), X1
+	AESENC X1, X0
+	MOVOU 32(AX), X1
+	AESENC X1, X0
+	MOVOU 48(AX), X1
+	AESENC X1, X0
+	MOVOU 64(AX), X1
+	AESENC X1, X0
+	MOVOU 80(AX), X1
+	AESENC X1, X0
+	MOVOU 96(AX), X1
+	AESENC X1, X0
+	MOVOU 112(AX), X1
+	AESENC X1, X0
+	MOVOU 128(AX), X1
+	AESENC X1, X0
+	MOVOU 144(AX), X1
+	AESENC X1, X0
+	MOVOU 160(AX), X1
+	AESENC X1, X0
+	MOVOU 176(AX), X1
+	AESENC X1, X0
+	MOVOU 192(AX), X1
+	AESENC X1, X0
+	MOVOU 208(AX), X1
+	AESENC X1, X0
+	MOVOU 224(AX), X1
+	AESENCLAST X1, X0
+	MOVOU X0, (DI)
+	RET
+
+// func decryptBlock(rk *roundKeys, dst, src *[16]byte)
+TEXT ·decryptBlock(SB), NOSPLIT, $0-24
+	MOVQ  rk+0(FP), AX
+	MOVQ  dst+8(FP), DI
+	MOVQ  src+16(FP), SI
+	MOVOU (SI), X0
+	MOVOU 0(AX), X1
+	PXOR  X1, X0
+	MOVOU 16(AX), X1
+	AESDEC X1, X0
+	MOVOU 32(AX), X1
+	AESDEC X1, X0
+	MOVOU 48(AX), X1
+	AESDEC X1, X0
+	MOVOU 64(AX), X1
+	AESDEC X1, X0
+	MOVOU 80(AX), X1
+	AESDEC X1, X0
+	MOVOU 96(AX), X1
+	AESDEC X1, X0
+	MOVOU 112(AX), X1
+	AESDEC X1, X0
+	MOVOU 128(AX), X1
+	AESDEC X1, X0
+	MOVOU 144(AX), X1
+	AESDEC X1, X0
+	MOVOU 160(AX), X1
+	AESDEC X1, X0
+	MOVOU 176(AX), X1
+	AESDEC X1, X0
+	MOVOU 192(AX), X1
+	AESDEC X1, X0
+	MOVOU 208(AX), X1
+	AESDEC X1, X0
+	MOVOU 224(AX), X1
+	AESDECLAST X1, X0
+	MOVOU X0, (DI)
+	RET
+
+#define ENC8(off) \
+	MOVOU off(AX), X8; \
+	AESENC X8, X0; \
+	AESENC X8, X1; \
+	AESENC X8, X2; \
+	AESENC X8, X3; \
+	AESENC X8, X4; \
+	AESENC X8, X5; \
+	AESENC X8, X6; \
+	AESENC X8, X7
+
+#define XOR8(off, r) \
+	MOVOU off(SI), X8; \
+	PXOR  X8, r; \
+	MOVOU r, off(SI)
+
+#define ENC1(off) \
+	MOVOU off(AX), X8; \
+	AESENC X8, X0
+
+// func ctrBlocks(rk *roundKeys, ctr *[16]byte, p *byte, n int)
+TEXT ·ctrBlocks(SB), NOSPLIT, $0-32
+	MOVQ  rk+0(FP), AX
+	MOVQ  ctr+8(FP), BX
+	MOVQ  p+16(FP), SI
+	MOVQ  n+24(FP), CX
+	MOVOU aesBswap<>(SB), X15
+	MOVOU aesOne<>(SB), X13
+	MOVOU (BX), X14
+	PSHUFB X15, X14 // counter in lane 0
+	CMPQ  CX, $8
+	JB    ctrSingle
+
+ctrOcta:
+	MOVOU X14, X0
+	MOVOU X0, X1
+	PADDD X13, X1
+	MOVOU X1, X2
+	PADDD X13, X2
+	MOVOU X2, X3
+	PADDD X13, X3
+	MOVOU X3, X4
+	PADDD X13, X4
+	MOVOU X4, X5
+	PADDD X13, X5
+	MOVOU X5, X6
+	PADDD X13, X6
+	MOVOU X6, X7
+	PADDD X13, X7
+	MOVOU X7, X14
+	PADDD X13, X14
+	PSHUFB X15, X0
+	PSHUFB X15, X1
+	PSHUFB X15, X2
+	PSHUFB X15, X3
+	PSHUFB X15, X4
+	PSHUFB X15, X5
+	PSHUFB X15, X6
+	PSHUFB X15, X7
+	MOVOU 0(AX), X8
+	PXOR  X8, X0
+	PXOR  X8, X1
+	PXOR  X8, X2
+	PXOR  X8, X3
+	PXOR  X8, X4
+	PXOR  X8, X5
+	PXOR  X8, X6
+	PXOR  X8, X7
+	ENC8(16)
+	ENC8(32)
+	ENC8(48)
+	ENC8(64)
+	ENC8(80)
+	ENC8(96)
+	ENC8(112)
+	ENC8(128)
+	ENC8(144)
+	ENC8(160)
+	ENC8(176)
+	ENC8(192)
+	ENC8(208)
+	MOVOU 224(AX), X8
+	AESENCLAST X8, X0
+	AESENCLAST X8, X1
+	AESENCLAST X8, X2
+	AESENCLAST X8, X3
+	AESENCLAST X8, X4
+	AESENCLAST X8, X5
+	AESENCLAST X8, X6
+	AESENCLAST X8, X7
+	XOR8(0, X0)
+	XOR8(16, X1)
+	XOR8(32, X2)
+	XOR8(48, X3)
+	XOR8(64, X4)
+	XOR8(80, X5)
+	XOR8(96, X6)
+	XOR8(112, X7)
+	ADDQ  $128, SI
+	SUBQ  $8, CX
+	CMPQ  CX, $8
+	JAE   ctrOcta
+
+ctrSingle:
+	TESTQ CX, CX
+	JZ    ctrDone
+	MOVOU X14, X0
+	PADDD X13, X14
+	PSHUFB X15, X0
+	MOVOU 0(AX), X8
+	PXOR  X8, X0
+	ENC1(16)
+	ENC1(32)
+	ENC1(48)
+	ENC1(64)
+	ENC1(80)
+	ENC1(96)
+	ENC1(112)
+	ENC1(128)
+	ENC1(144)
+	ENC1(160)
+	ENC1(176)
+	ENC1(192)
+	ENC1(208)
+	MOVOU 224(AX), X8
+	AESENCLAST X8, X0
+	XOR8(0, X0)
+	ADDQ  $16, SI
+	DECQ  CX
+	JMP   ctrSingle
+
+ctrDone:
+	RET
