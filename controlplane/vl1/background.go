@@ -88,11 +88,18 @@ func (n *Node) pingPass(now int64) {
 		if p == nil {
 			continue
 		}
+		// Roots are HELLOed rarely while they answer. Unlike the
+		// reference (which waits for the path to expire, 243 s), a root
+		// with no alive path is HELLOed on every pass, so that nodes find a
+		// restarted root within seconds.
 		scale := int64(16)
-		if len(p.paths) == 0 {
+		if !p.hasAlivePath(now) {
 			scale = 0
 		}
 		if now-p.lastFullHello <= pathHeartbeatPeriod*scale {
+			// As the reference does, a root left out of this pass gets a
+			// WHOIS for itself, which keeps its path alive.
+			n.requestWhois(now, a)
 			continue
 		}
 		v4, v6 := n.keepalive(now, p)

@@ -61,6 +61,10 @@ type Physical struct {
 	// TrustedPathID returns the trusted path ID configured for a
 	// physical address's network, or 0.
 	TrustedPathID func(ip netip.Addr) uint64
+	// TrustsInbound reports whether a trusted-path packet carrying id may
+	// come from ip (some entry has that ID and contains ip). Nil: compare
+	// with TrustedPathID(ip).
+	TrustsInbound func(ip netip.Addr, id uint64) bool
 	// MTU returns the physical MTU (maximum UDP payload) towards ip.
 	MTU func(ip netip.Addr) int
 	// Blacklisted reports whether ip must not carry traffic to peer.

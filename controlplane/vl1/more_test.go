@@ -64,7 +64,7 @@ func TestRootRestart(t *testing.T) {
 	}
 	tb.root.Node, tb.root.Down = node, false
 	tb.root.Poke(tb.net.Now)
-	tb.net.Eventually(t, 300000, "the restarted root knows A and B again", func() bool {
+	tb.net.Eventually(t, 60000, "the restarted root knows A and B again", func() bool {
 		return direct(tb.root, tb.a.Node.Address()) && direct(tb.root, tb.b.Node.Address())
 	})
 	if !online(tb.a) || !online(tb.b) {

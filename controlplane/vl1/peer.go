@@ -164,3 +164,12 @@ func (p *peer) aliveSameIP(now int64, sock Socket, ip netip.Addr) bool {
 }
 
 func (p *peer) versionKnown() bool { return p.proto >= 0 }
+
+func (p *peer) hasAlivePath(now int64) bool {
+	for _, pp := range p.paths {
+		if pp.alive(now) {
+			return true
+		}
+	}
+	return false
+}

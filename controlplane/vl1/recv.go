@@ -72,11 +72,7 @@ func (n *Node) packet(now int64, sock Socket, from netip.AddrPort, buf []byte) {
 		return
 	}
 	if suite == packet.SuiteTrustedPath {
-		id := uint64(0)
-		if n.phys.TrustedPathID != nil {
-			id = n.phys.TrustedPathID(from.Addr())
-		}
-		if id == 0 || id != pkt.TrustedPathID() {
+		if !n.trustsInbound(from.Addr(), pkt.TrustedPathID()) {
 			n.Counters.DroppedUntrust++
 			return
 		}
@@ -435,4 +431,14 @@ func (n *Node) onWhois(now int64, p *peer, sock Socket, from netip.AddrPort, id 
 	}
 	ok := verbs.OK{InReVerb: byte(packet.VerbWhois), InRePacketID: verbs.PacketID(id), Body: verbs.OKWhois{Identities: ids}}
 	n.replyOn(now, p, sock, from, packet.VerbOK, ok.AppendMarshal(nil))
+}
+
+func (n *Node) trustsInbound(ip netip.Addr, id uint64) bool {
+	if id == 0 {
+		return false
+	}
+	if n.phys.TrustsInbound != nil {
+		return n.phys.TrustsInbound(ip, id)
+	}
+	return n.phys.TrustedPathID != nil && n.phys.TrustedPathID(ip) == id
 }

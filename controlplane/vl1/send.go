@@ -214,7 +214,8 @@ func (n *Node) requestWhois(now int64, a identity.Address) {
 	if now-w.lastSent < whoisRetryDelay {
 		return
 	}
-	up, _ := n.relay(now, a)
+	// The best upstream, even when a is that upstream itself.
+	up, _ := n.relay(now, 0)
 	if up == nil {
 		return
 	}
