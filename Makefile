@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin
 FUZZTIME  ?= 15s
 BENCHCOUNT ?= 5
-BENCHPKGS ?= ./crypto/... ./headers/... ./controlplane/...
+BENCHPKGS ?= ./crypto/... ./headers/... ./controlplane/... ./dataplane/...
 # Pinned tools, run from the Go module proxy without touching go.mod.
 BENCHSTAT   ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
