@@ -22,7 +22,7 @@ func main() {
 // run executes ztctl with args and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(leadingOptionsLast(args))
 	if err == nil {
 		return 0
 	}
@@ -59,10 +59,50 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		// run() maps errors to exit codes; never exit from inside the library.
 		ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			identityCommand(),
 			worldCommand(),
 			wireCommand(),
-		},
+		}, nodeCommands()...),
 	}
+}
+
+// nodeCommandNames are the commands that talk to a running node; they take
+// zerotier-cli's options, which zerotier-cli users write before the
+// command ("ztctl -D /var/lib/zerotier-one -j peers").
+var nodeCommandNames = map[string]bool{
+	"info": true, "status": true, "listpeers": true, "peers": true,
+	"listmoons": true, "orbit": true, "deorbit": true, "ping": true,
+}
+
+// leadingOptionsLast moves zerotier-cli-style options given before a node
+// command (-D HOME, -DHOME, -p PORT, -H HOST, -T TOKEN, -j and their long
+// forms) to after it, where the command's own flags are parsed.
+func leadingOptionsLast(args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	withValue := map[string]bool{"-D": true, "--home": true, "-p": true, "--port": true, "-H": true, "--host": true, "-T": true, "--token": true}
+	var moved []string
+	i := 1
+	for ; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-j" || a == "--json":
+			moved = append(moved, a)
+		case withValue[a] && i+1 < len(args):
+			moved = append(moved, a, args[i+1])
+			i++
+		case len(a) > 2 && a[0] == '-' && a[1] != '-' && withValue[a[:2]]:
+			moved = append(moved, a[:2], a[2:]) // -D/var/lib/zerotier-one
+		default:
+			goto done
+		}
+	}
+done:
+	if len(moved) == 0 || i >= len(args) || !nodeCommandNames[args[i]] {
+		return args
+	}
+	out := append([]string{args[0], args[i]}, moved...)
+	return append(out, args[i+1:]...)
 }

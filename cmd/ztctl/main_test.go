@@ -36,3 +36,17 @@ func mustContain(t *testing.T, what, got, want string) {
 
 // origWD is the package directory, for tests that change directory.
 var origWD, _ = os.Getwd()
+
+func TestLeadingOptionsLast(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"ztctl -D /h -j peers", "ztctl peers -D /h -j"},
+		{"ztctl -D/h -p 9994 info", "ztctl info -D /h -p 9994"},
+		{"ztctl ping abc -c 3", "ztctl ping abc -c 3"},
+		{"ztctl -j identity generate", "ztctl -j identity generate"},
+		{"ztctl --version", "ztctl --version"},
+	} {
+		if got := strings.Join(leadingOptionsLast(strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("%q -> %q, want %q", c.in, got, c.want)
+		}
+	}
+}

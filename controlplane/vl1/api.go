@@ -192,3 +192,10 @@ func (n *Node) Planet() *world.World {
 	defer n.mu.Unlock()
 	return n.topo.planet
 }
+
+// Stats returns a consistent copy of the counters.
+func (n *Node) Stats() Counters {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.Counters
+}

@@ -13,6 +13,7 @@ import (
 func (n *Node) Background(now int64) int64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.runPunches(now)
 	if now-n.lastWhoisPass >= whoisRetryDelay {
 		n.lastWhoisPass = now
 		n.whoisPass(now)
@@ -34,6 +35,9 @@ func (n *Node) deadline(now int64) int64 {
 	d := min(n.lastPingPass+pingCheckInterval, n.lastHousekeeping+housekeepingPeriod)
 	if len(n.whois) > 0 || len(n.txq) > 0 || len(n.rxq) > 0 || n.reassembly.Len() > 0 {
 		d = min(d, n.lastWhoisPass+whoisRetryDelay)
+	}
+	for _, pu := range n.punches {
+		d = min(d, pu.due)
 	}
 	return max(d, now)
 }
@@ -163,7 +167,9 @@ func (n *Node) keepalive(now int64, p *peer) (v4, v6 bool) {
 	full := now-p.lastFullHello >= peerPingPeriod
 	p.prune(now)
 	for _, pp := range p.paths {
-		if full || now-pp.lastSend >= pathHeartbeatPeriod {
+		// Also probe paths that only carry our traffic (nothing heard for
+		// a heartbeat), so that one-way flows keep their path alive.
+		if full || now-pp.lastSend >= pathHeartbeatPeriod || now-pp.lastReceive >= pathHeartbeatPeriod {
 			n.contact(now, p, pp.sock, pp.addr, full)
 		}
 		if pp.addr.Addr().Unmap().Is4() {

@@ -183,8 +183,8 @@ func TestBadInput(t *testing.T) {
 	// A genuine packet is processed once; its replay is dropped.
 	genuine := mk(bID.Address)
 	send(bytes.Clone(genuine))
-	sent := nodeB.Counters.Sent
 	tb.net.Run(500)
+	sent := nodeB.Counters.Sent
 	send(genuine)
 	if nodeB.Counters.DroppedDuplicate == 0 || nodeB.Counters.Sent != sent {
 		t.Fatalf("replayed ECHO not dropped: %+v", nodeB.Counters)
@@ -251,5 +251,58 @@ func TestIdleExpiry(t *testing.T) {
 	// And it comes back on demand.
 	if r := tb.ping(t, tb.a, tb.b); r.Peer != tb.b.Node.Address() {
 		t.Fatal("no ping after expiry")
+	}
+}
+
+// tryPing sends one ECHO and reports the answer, if one comes within 3 s.
+func (t *testbed) tryPing(from, to *vl1test.Host) (vl1.EchoReply, bool) {
+	t.net.Run(200)
+	before := len(from.Echoes())
+	_, next, err := from.Node.Ping(t.net.Now, to.Node.Address(), 32)
+	if err != nil {
+		return vl1.EchoReply{}, false
+	}
+	from.Poke(next)
+	end := t.net.Now + 3000
+	for t.net.Now < end && len(from.Echoes()) == before {
+		t.net.Run(10)
+	}
+	if len(from.Echoes()) == before {
+		return vl1.EchoReply{}, false
+	}
+	return from.Echoes()[len(from.Echoes())-1], true
+}
+
+// A direct path whose route is cut: the reference keeps sending into it
+// until it expires (243 s); here traffic falls back to the root within
+// the 19 s alive window, and returns to the direct path when it heals.
+func TestCutDirectPathFallsBackToRelay(t *testing.T) {
+	tb := onlineBed(t, false)
+	tb.ping(t, tb.a, tb.b)
+	tb.net.Eventually(t, 10000, "direct A<->B", func() bool { return direct(tb.a, tb.b.Node.Address()) && direct(tb.b, tb.a.Node.Address()) })
+	cut := tb.net.Now
+	unblock := tb.net.Block(netip.MustParsePrefix("10.78.0.0/16"), netip.MustParsePrefix("10.79.0.0/16"))
+	for {
+		if r, ok := tb.tryPing(tb.a, tb.b); ok && r.Relayed {
+			break
+		}
+		if tb.net.Now-cut > 30000 {
+			t.Fatal("no relayed answer 30 s after the direct route was cut")
+		}
+		tb.net.Run(1000)
+	}
+	if d := tb.net.Now - cut; d > 25000 {
+		t.Fatalf("fell back to the relay only after %d ms", d)
+	}
+	unblock()
+	healed := tb.net.Now
+	for {
+		if r, ok := tb.tryPing(tb.a, tb.b); ok && !r.Relayed {
+			break
+		}
+		if tb.net.Now-healed > 30000 {
+			t.Fatal("still relayed 30 s after the route healed")
+		}
+		tb.net.Run(1000)
 	}
 }

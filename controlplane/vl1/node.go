@@ -38,7 +38,7 @@ type Node struct {
 	pings      map[uint64]pingState
 	confirmed  map[confirmKey]int64 // HELLOs sent to confirm new paths
 	echoed     map[confirmKey]int64 // OK(ECHO)s sent, per path
-	rendezvous map[identity.Address]pendingRendezvous
+	punches    []punch              // contact attempts scheduled by RENDEZVOUS
 
 	idValidationInterval int64
 	lastPingPass         int64
@@ -124,7 +124,6 @@ func New(cfg Config, host Host, now int64) (*Node, error) {
 		validated:            map[uint16]int64{},
 		surface:              map[surfaceKey]surfaceEntry{},
 		pings:                map[uint64]pingState{},
-		rendezvous:           map[identity.Address]pendingRendezvous{},
 		idValidationInterval: cfg.IdentityValidationInterval,
 		started:              now,
 		lastPingPass:         now - pingCheckInterval, // first pass at once

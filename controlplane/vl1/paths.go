@@ -9,8 +9,18 @@ import (
 	"github.com/ztx/ztx/headers/verbs"
 )
 
-// onRendezvous: an upstream tells us where another peer can be reached;
-// open our NAT towards it and contact it there (§6.6).
+// onRendezvous: an upstream tells us where another peer can be reached
+// (§6.6). We open our NAT towards it at once with a datagram whose TTL
+// lets it leave our NAT but die before the far one, then contact the peer
+// a little later, and again if no path forms.
+//
+// Unlike the reference, which contacts at once and only when it already
+// knows the peer: a full-TTL packet that reaches the far NAT before that
+// NAT has been opened from inside becomes a connection of its own there,
+// and Linux masquerade then moves the far side's port, so the punch fails
+// (observed in namespaces with two Linux NAT routers). The opening
+// datagram goes out even while the peer's identity is still being asked
+// for, and the contact waits punchDelay.
 func (n *Node) onRendezvous(now int64, p *peer, sock Socket, payload []byte) {
 	if !n.topo.isUpstream(p.id.Address) {
 		return
@@ -19,51 +29,67 @@ func (n *Node) onRendezvous(now int64, p *peer, sock Socket, payload []byte) {
 	if err != nil || !r.Endpoint.IsValid() || r.Endpoint.Port() == 0 {
 		return
 	}
-	with := n.peers[r.Peer]
-	if with == nil {
-		// Unlike the reference, keep the hint until the identity arrives:
-		// the other side punches now, and this side must too.
-		if len(n.rendezvous) >= queueSize {
-			clear(n.rendezvous)
-		}
-		n.rendezvous[r.Peer] = pendingRendezvous{sock: sock, at: r.Endpoint, when: now}
+	if !n.usable(r.Peer, r.Endpoint.Addr()) {
+		return
+	}
+	n.openNAT(sock, r.Endpoint)
+	if n.peers[r.Peer] == nil {
 		n.requestWhois(now, r.Peer)
-		return
 	}
-	n.punch(now, with, sock, r.Endpoint)
-}
-
-// pendingRendezvous is a RENDEZVOUS waiting for its peer's identity.
-type pendingRendezvous struct {
-	sock Socket
-	at   netip.AddrPort
-	when int64
-}
-
-// resumeRendezvous acts on a RENDEZVOUS that waited for p's identity.
-func (n *Node) resumeRendezvous(now int64, p *peer) {
-	r, ok := n.rendezvous[p.id.Address]
-	if !ok {
-		return
+	if len(n.punches) >= 256 {
+		n.punches = n.punches[1:]
 	}
-	delete(n.rendezvous, p.id.Address)
-	if now-r.when < transmitQueueTimeout {
-		n.punch(now, p, r.sock, r.at)
+	for _, d := range punchSchedule {
+		n.punches = append(n.punches, punch{peer: r.Peer, sock: sock, at: r.Endpoint, due: now + d, first: now})
 	}
 }
 
-// punch opens our NAT towards a peer's endpoint with a low-TTL datagram
-// and contacts the peer there.
-func (n *Node) punch(now int64, with *peer, sock Socket, at netip.AddrPort) {
-	if !n.usable(with.id.Address, at.Addr()) {
-		return
-	}
+// punchSchedule: when contacts follow a RENDEZVOUS (ms after it).
+var punchSchedule = []int64{punchDelay, 1000, 3000}
+
+const punchDelay = 250
+
+// punch is a scheduled contact attempt after a RENDEZVOUS.
+type punch struct {
+	peer  identity.Address
+	sock  Socket
+	at    netip.AddrPort
+	due   int64
+	first int64
+}
+
+// openNAT sends 4 random bytes with TTL 2: enough to leave our NAT.
+func (n *Node) openNAT(sock Socket, at netip.AddrPort) {
 	junk := make([]byte, 4)
 	for i := range junk {
 		junk[i] = byte(n.random64())
 	}
 	n.host.Send(sock, at, junk, 2)
-	n.contact(now, with, sock, at, false)
+}
+
+// runPunches makes the contact attempts that are due; an attempt whose
+// peer already has a live path to that address is dropped.
+func (n *Node) runPunches(now int64) {
+	keep := n.punches[:0]
+	for _, pu := range n.punches {
+		if pu.due > now {
+			keep = append(keep, pu)
+			continue
+		}
+		p := n.peers[pu.peer]
+		if p == nil {
+			if now-pu.first < transmitQueueTimeout {
+				pu.due = now + whoisRetryDelay
+				keep = append(keep, pu)
+			}
+			continue
+		}
+		if pp := p.findPath(pu.sock, pu.at); pp != nil && pp.alive(now) {
+			continue
+		}
+		n.contact(now, p, pu.sock, pu.at, false)
+	}
+	n.punches = keep
 }
 
 // onEcho answers an ECHO with a copy of its payload, at most every 166 ms
@@ -225,9 +251,6 @@ func (n *Node) retryQueued(now int64, a identity.Address) {
 		n.packet(now, q.sock, q.from, q.data)
 	}
 	n.flushTx(now, a)
-	if p := n.peers[a]; p != nil {
-		n.resumeRendezvous(now, p)
-	}
 }
 
 // introduce sends RENDEZVOUS to two peers so that they try each other

@@ -37,6 +37,17 @@ func (n *Node) send(now int64, p *peer, verb packet.Verb, payload []byte) bool {
 		pkt = packet.Compress(pkt)
 	}
 	if via := p.best(now); via != nil {
+		// The reference keeps using a direct path until it expires
+		// (243 s), blackholing traffic when the route dies. Here a direct
+		// path not heard from within the alive window is probed, and the
+		// packet goes through a relay until the path answers.
+		if via.alive(now) || n.topo.isUpstream(p.id.Address) {
+			return n.transmit(now, p, pkt, via, true, true)
+		}
+		if _, r := n.relay(now, p.id.Address); r != nil {
+			n.probe(now, p, via)
+			return n.transmit(now, p, pkt, r, true, false)
+		}
 		return n.transmit(now, p, pkt, via, true, true)
 	}
 	if _, via := n.relay(now, p.id.Address); via != nil {
@@ -152,6 +163,16 @@ func (n *Node) sendHello(now int64, p *peer, sock Socket, to netip.AddrPort) {
 	n.replies.expect(pkt.ID())
 	p.lastFullHello = now
 	n.emit(now, p, via, pkt, mtu)
+}
+
+// probe checks a quiet direct path with a contact attempt, at most once
+// per pathConfirmInterval.
+func (n *Node) probe(now int64, p *peer, pp *path) {
+	if now-pp.lastConfirm < pathConfirmInterval {
+		return
+	}
+	pp.lastConfirm = now
+	n.contact(now, p, pp.sock, pp.addr, false)
 }
 
 // contact is the reference's "attempt to contact": an ECHO when the peer's

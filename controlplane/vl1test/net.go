@@ -212,47 +212,61 @@ func (d *deliveries) Pop() any {
 }
 
 // NAT is a router with one public address that masquerades the hosts
-// behind it: a mapping per inside endpoint (the port kept when free), and
-// inbound datagrams accepted only from remote endpoints the inside
-// endpoint has sent to (stateful filtering).
+// behind it like Linux does: a mapping per flow (inside endpoint, remote
+// endpoint), keeping the inside port unless that public port is already
+// taken towards the same remote; inbound datagrams accepted only as
+// replies to a flow. An unsolicited inbound datagram to the public address
+// is delivered to the router itself and becomes a connection entry of its
+// own, which takes that (public port, remote) tuple: a later outbound flow
+// to that remote must then use another port. The low-TTL datagrams of
+// NAT punching die before any far NAT: hosts reach one another through at
+// least one router.
 type NAT struct {
-	Public   netip.Addr
-	byInside map[netip.AddrPort]uint16
-	byPort   map[uint16]netip.AddrPort
-	allowed  map[netip.AddrPort]map[netip.AddrPort]bool // inside -> remotes
-	next     uint16
+	Public netip.Addr
+	flows  map[flowKey]uint16          // (inside, remote) -> public port
+	byTup  map[tupleKey]netip.AddrPort // (public port, remote) -> inside
+	taken  map[tupleKey]bool           // tuples held by unsolicited entries
+	next   uint16
+}
+
+type flowKey struct{ inside, remote netip.AddrPort }
+type tupleKey struct {
+	port   uint16
+	remote netip.AddrPort
 }
 
 // AddNAT creates a NAT router with a public address.
 func (n *Net) AddNAT(public netip.Addr) *NAT {
-	nat := &NAT{Public: public, byInside: map[netip.AddrPort]uint16{}, byPort: map[uint16]netip.AddrPort{},
-		allowed: map[netip.AddrPort]map[netip.AddrPort]bool{}, next: 40000}
+	nat := &NAT{Public: public, flows: map[flowKey]uint16{}, byTup: map[tupleKey]netip.AddrPort{},
+		taken: map[tupleKey]bool{}, next: 32000}
 	n.nats[public] = nat
 	return nat
 }
 
 func (t *NAT) outbound(inside, to netip.AddrPort) netip.AddrPort {
-	port, ok := t.byInside[inside]
+	fk := flowKey{inside, to}
+	port, ok := t.flows[fk]
 	if !ok {
 		port = inside.Port()
-		for _, taken := t.byPort[port]; taken; _, taken = t.byPort[port] {
+		for {
+			tk := tupleKey{port, to}
+			if _, used := t.byTup[tk]; !used && !t.taken[tk] {
+				break
+			}
 			t.next++
 			port = t.next
 		}
-		t.byInside[inside] = port
-		t.byPort[port] = inside
+		t.flows[fk] = port
+		t.byTup[tupleKey{port, to}] = inside
 	}
-	if t.allowed[inside] == nil {
-		t.allowed[inside] = map[netip.AddrPort]bool{}
-	}
-	t.allowed[inside][to] = true
 	return netip.AddrPortFrom(t.Public, port)
 }
 
 func (t *NAT) inbound(from netip.AddrPort, port uint16) (netip.AddrPort, bool) {
-	inside, ok := t.byPort[port]
-	if !ok || !t.allowed[inside][from] {
-		return netip.AddrPort{}, false
+	tk := tupleKey{port, from}
+	if inside, ok := t.byTup[tk]; ok {
+		return inside, true
 	}
-	return inside, true
+	t.taken[tk] = true
+	return netip.AddrPort{}, false
 }

@@ -1,0 +1,281 @@
+package service
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ztx/ztx/controlplane/vl1"
+	"github.com/ztx/ztx/crypto/identity"
+	"github.com/ztx/ztx/internal/netns"
+	"github.com/ztx/ztx/internal/testvec"
+)
+
+// These tests run real daemons (this package's Service, in-process) with
+// their UDP sockets inside network namespaces: a root (the reference
+// session's identity and private planet, 10.77.0.1/9993) and two nodes,
+// on one LAN or each behind a masquerading NAT router.
+
+type testNode struct {
+	svc    *Service
+	echoes chan vl1.EchoReply
+	addr   identity.Address
+}
+
+func homeFor(t *testing.T, idFile, bind string) string {
+	t.Helper()
+	dir := t.TempDir()
+	copyFile(t, testvec.MustPath(t, "session1", "planet.bin"), filepath.Join(dir, "planet"))
+	copyFile(t, testvec.MustPath(t, "session1", idFile), filepath.Join(dir, "identity.secret"))
+	conf := `{"settings":{"bind":["` + bind + `"],"portMappingEnabled":false,"allowTcpFallbackRelay":false}}`
+	if err := os.WriteFile(filepath.Join(dir, "local.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startIn starts a node whose sockets live in ns.
+func startIn(t *testing.T, ns *netns.NS, idFile string, bind netip.Addr) *testNode {
+	t.Helper()
+	n := &testNode{echoes: make(chan vl1.EchoReply, 16)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", idFile)
+	}
+	err := ns.Do(func() error {
+		s, err := Start(Options{Home: homeFor(t, idFile, bind.String()), Port: -1, Logger: log,
+			OnEcho: func(r vl1.EchoReply) { n.echoes <- r }})
+		n.svc = s
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.addr = n.svc.Identity().Address
+	t.Cleanup(func() { n.svc.Close() })
+	return n
+}
+
+func (n *testNode) online() bool { return n.svc.Node().Status(time.Now().UnixMilli()).Online }
+
+func (n *testNode) direct(peer identity.Address) bool {
+	p, ok := n.svc.Node().Peer(time.Now().UnixMilli(), peer)
+	return ok && p.Direct
+}
+
+// ping sends one ECHO and waits for its answer.
+func (n *testNode) ping(t *testing.T, to *testNode) vl1.EchoReply {
+	t.Helper()
+	for range len(n.echoes) {
+		<-n.echoes
+	}
+	cookie, next, err := n.svc.Node().Ping(time.Now().UnixMilli(), to.addr, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.svc.Poke(next)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case r := <-n.echoes:
+			if r.Cookie == cookie {
+				return r
+			}
+		case <-deadline:
+			t.Fatalf("%s: no answer from %s within 10 s", n.addr, to.addr)
+		}
+	}
+}
+
+// tryPing sends one ECHO and reports the answer, if one comes within 3 s.
+func (n *testNode) tryPing(to *testNode) (vl1.EchoReply, bool) {
+	for range len(n.echoes) {
+		<-n.echoes
+	}
+	cookie, next, err := n.svc.Node().Ping(time.Now().UnixMilli(), to.addr, 64)
+	if err != nil {
+		return vl1.EchoReply{}, false
+	}
+	n.svc.Poke(next)
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case r := <-n.echoes:
+			if r.Cookie == cookie {
+				return r, true
+			}
+		case <-deadline:
+			return vl1.EchoReply{}, false
+		}
+	}
+}
+
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool, show ...*testNode) {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(end) {
+			for _, n := range show {
+				now := time.Now().UnixMilli()
+				for _, p := range n.svc.Node().Peers(now) {
+					t.Logf("%s sees %s (%s, v%d.%d) paths %+v", n.addr, p.Address, p.Role, p.Major, p.Minor, p.Paths)
+				}
+				t.Logf("%s counters %+v", n.addr, n.svc.Node().Counters)
+			}
+			t.Fatalf("after %s: %s never happened", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var (
+	lan    = netip.MustParsePrefix("10.77.0.0/24")
+	rootIP = netip.MustParseAddr("10.77.0.1")
+)
+
+// TestLANRootAndTwoNodes: both nodes come online through the root, a ping
+// goes direct after the root's RENDEZVOUS; with the direct route blocked
+// traffic keeps flowing through the root, and goes direct again when it
+// is unblocked.
+func TestLANRootAndTwoNodes(t *testing.T) {
+	netns.RequireRoot(t)
+	netns.RequireCommands(t, "ip", "nft")
+	nsR, nsA, nsB := netns.New(t, "root"), netns.New(t, "a"), netns.New(t, "b")
+	seg := netns.Bridge(t, "lan", lan, nsR, nsA, nsB)
+	root := startIn(t, nsR, "id1.secret", seg.Addr(nsR))
+	a := startIn(t, nsA, "id2.secret", seg.Addr(nsA))
+	b := startIn(t, nsB, "id3.secret", seg.Addr(nsB))
+	if seg.Addr(nsR) != rootIP {
+		t.Fatalf("root got %s, the planet says %s", seg.Addr(nsR), rootIP)
+	}
+	// The root validates one new identity per /24 every 2 s: B may need a retry.
+	eventually(t, 20*time.Second, "A and B online", func() bool { return a.online() && b.online() })
+	_ = root
+
+	a.ping(t, b)
+	eventually(t, 10*time.Second, "a direct path A<->B", func() bool { return a.direct(b.addr) && b.direct(a.addr) })
+	if r := a.ping(t, b); r.Relayed || r.From.Addr() != seg.Addr(nsB) {
+		t.Fatalf("ping after rendezvous: %+v", r)
+	}
+
+	// Cut the direct route: within the alive window (19 s) traffic falls
+	// back to the root (the reference would blackhole it for up to 243 s).
+	block := netns.Block(t, seg.NS, netip.PrefixFrom(seg.Addr(nsA), 32), netip.PrefixFrom(seg.Addr(nsB), 32))
+	eventually(t, 30*time.Second, "a relayed answer once the direct route is cut", func() bool {
+		time.Sleep(500 * time.Millisecond)
+		r, ok := a.tryPing(b)
+		return ok && r.Relayed
+	}, a, b)
+	block.Remove()
+	eventually(t, 40*time.Second, "direct again after unblocking", func() bool {
+		time.Sleep(500 * time.Millisecond)
+		r, ok := a.tryPing(b)
+		return ok && !r.Relayed
+	}, a, b)
+}
+
+// TestNATHolePunch: A and B each behind their own masquerading Linux NAT
+// router, each router behind an ISP router (so that the low-TTL punch
+// dies before the far NAT, as on the Internet):
+//
+//	A 192.168.1.2 ─ natA ─ 172.16.1.0/24 ─ ispA ─┐
+//	                                             ├─ 10.77.0.0/24 ─ root 10.77.0.1
+//	B 192.168.2.2 ─ natB ─ 172.16.2.0/24 ─ ispB ─┘
+//
+// The root introduces them and they punch through to a direct path.
+func TestNATHolePunch(t *testing.T) {
+	netns.RequireRoot(t)
+	netns.RequireCommands(t, "ip", "nft")
+	nsR, ispA, ispB := netns.New(t, "root"), netns.New(t, "ispa"), netns.New(t, "ispb")
+	wan := netns.Bridge(t, "wan", lan, nsR, ispA, ispB)
+	accA := netns.Bridge(t, "acca", netip.MustParsePrefix("172.16.1.0/24"), ispA)
+	accB := netns.Bridge(t, "accb", netip.MustParsePrefix("172.16.2.0/24"), ispB)
+	natA := netns.NATRouter(t, "nata", netip.MustParsePrefix("192.168.1.0/24"), accA)
+	natB := netns.NATRouter(t, "natb", netip.MustParsePrefix("192.168.2.0/24"), accB)
+	nsA, nsB := netns.New(t, "a"), netns.New(t, "b")
+	natA.Inside.Attach(t, nsA)
+	natB.Inside.Attach(t, nsB)
+	route := func(ns *netns.NS, dst string, via netip.Addr) {
+		t.Helper()
+		if err := ns.AddRoute(netip.MustParsePrefix(dst), via); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, isp := range []*netns.NS{ispA, ispB} {
+		if err := isp.Sysctl("net.ipv4.ip_forward", "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	route(nsR, "172.16.1.0/24", wan.Addr(ispA))
+	route(nsR, "172.16.2.0/24", wan.Addr(ispB))
+	route(ispA, "172.16.2.0/24", wan.Addr(ispB))
+	route(ispB, "172.16.1.0/24", wan.Addr(ispA))
+	for _, x := range []struct {
+		nat    *netns.Router
+		node   *netns.NS
+		isp    netip.Addr
+		other  string
+		inside netip.Addr
+	}{
+		{natA, nsA, accA.Addr(ispA), "172.16.2.0/24", natA.Inside.Gateway},
+		{natB, nsB, accB.Addr(ispB), "172.16.1.0/24", natB.Inside.Gateway},
+	} {
+		route(x.nat.NS, "10.77.0.0/24", x.isp)
+		route(x.nat.NS, x.other, x.isp)
+		route(x.node, "10.77.0.0/24", x.inside)
+		route(x.node, x.other, x.inside)
+	}
+	root := startIn(t, nsR, "id1.secret", wan.Addr(nsR))
+	a := startIn(t, nsA, "id2.secret", natA.Inside.Addr(nsA))
+	b := startIn(t, nsB, "id3.secret", natB.Inside.Addr(nsB))
+	eventually(t, 20*time.Second, "A and B online through their NATs", func() bool { return a.online() && b.online() }, a, b, root)
+	if r := a.ping(t, b); !r.Relayed {
+		t.Fatalf("first ping direct before any introduction: %+v", r)
+	}
+	eventually(t, 15*time.Second, "a direct path through both NATs", func() bool { return a.direct(b.addr) && b.direct(a.addr) }, a, b, root)
+	r := a.ping(t, b)
+	if r.Relayed || r.From.Addr() != accB.Addr(natB.NS) {
+		t.Fatalf("ping through the NATs: %+v (want direct from B's router %s)", r, accB.Addr(natB.NS))
+	}
+}
+
+// TestRootRestart: with the root gone, nodes with a direct path keep
+// talking; a new root process brings everyone back online.
+func TestRootRestart(t *testing.T) {
+	netns.RequireRoot(t)
+	netns.RequireCommands(t, "ip")
+	nsR, nsA, nsB := netns.New(t, "root"), netns.New(t, "a"), netns.New(t, "b")
+	seg := netns.Bridge(t, "lan", lan, nsR, nsA, nsB)
+	root := startIn(t, nsR, "id1.secret", seg.Addr(nsR))
+	a := startIn(t, nsA, "id2.secret", seg.Addr(nsA))
+	b := startIn(t, nsB, "id3.secret", seg.Addr(nsB))
+	eventually(t, 20*time.Second, "A and B online", func() bool { return a.online() && b.online() })
+	a.ping(t, b)
+	eventually(t, 10*time.Second, "direct A<->B", func() bool { return a.direct(b.addr) })
+	root.svc.Close()
+	for range 3 {
+		time.Sleep(2 * time.Second)
+		if r := a.ping(t, b); r.Relayed {
+			t.Fatalf("relayed with the root down: %+v", r)
+		}
+	}
+	root2 := startIn(t, nsR, "id1.secret", seg.Addr(nsR))
+	eventually(t, 60*time.Second, "the new root knows A and B", func() bool {
+		return root2.direct(a.addr) && root2.direct(b.addr)
+	})
+}
