@@ -1,10 +1,16 @@
 package vl1
 
-import "github.com/ztx/ztx/crypto/identity"
+import (
+	"net/netip"
 
-// dedup remembers the IDs of recently accepted packets so that a replayed
-// (or, with broadcast multipath, duplicated) packet is dropped. The
-// reference has no such check. Memory is bounded: a ring of dedupSize
+	"github.com/ztx/ztx/crypto/identity"
+)
+
+// dedup remembers the IDs of recently accepted packets, with the path they
+// came in on, so that a replayed packet is dropped. The reference has no
+// such check. The path is part of the key because the reference sends the
+// very same packet from each of its sockets on purpose (to find a path
+// from each), and every copy must be answered. Memory is bounded: a ring of dedupSize
 // entries with a set for lookups; an ID is forgotten when its slot is
 // reused.
 type dedup struct {
@@ -16,13 +22,14 @@ type dedup struct {
 const dedupSize = 16384
 
 type dedupKey struct {
-	src identity.Address
-	id  uint64
+	src  identity.Address
+	id   uint64
+	from netip.AddrPort
 }
 
-// seen records (src, id) and reports whether it was already there.
-func (d *dedup) seen(src identity.Address, id uint64) bool {
-	k := dedupKey{src, id}
+// seen records (src, id, from) and reports whether it was already there.
+func (d *dedup) seen(src identity.Address, id uint64, from netip.AddrPort) bool {
+	k := dedupKey{src, id, from}
 	if d.set == nil {
 		d.set = make(map[dedupKey]struct{}, dedupSize)
 	}

@@ -306,3 +306,24 @@ func TestCutDirectPathFallsBackToRelay(t *testing.T) {
 		tb.net.Run(1000)
 	}
 }
+
+// The reference sends the very same packet from each of its sockets; each
+// copy is answered (only a repeat on the same path is a replay).
+func TestSamePacketFromTwoSockets(t *testing.T) {
+	tb := onlineBed(t, false)
+	tb.ping(t, tb.a, tb.b)
+	aID, bID := loadIdentity(t, "id2.secret"), loadIdentity(t, "id3.secret")
+	shared, _ := aID.Agree(bID)
+	k, _ := packet.NewKey(&shared)
+	pkt := packet.New(bID.Address, aID.Address, packet.VerbEcho).AppendPayload(7, 7, 7)
+	k.Armor(pkt, packet.SuiteAESGMACSIV)
+	node := tb.b.Node
+	before := node.Stats()
+	for _, from := range []string{"10.78.0.2:9993", "10.78.0.2:32523", "10.78.0.2:32523"} {
+		node.ReceiveWire(tb.net.Now, 1, netip.MustParseAddrPort(from), bytes.Clone(pkt))
+	}
+	after := node.Stats()
+	if d := after.DroppedDuplicate - before.DroppedDuplicate; d != 1 {
+		t.Fatalf("%d copies dropped as duplicates, want 1 (the repeat on the same path)", d)
+	}
+}

@@ -96,7 +96,7 @@ func (n *Node) packet(now int64, sock Socket, from netip.AddrPort, buf []byte) {
 			return
 		}
 	}
-	if n.dups.seen(src, pkt.ID()) {
+	if n.dups.seen(src, pkt.ID(), from) {
 		n.Counters.DroppedDuplicate++
 		return
 	}

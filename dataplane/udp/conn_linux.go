@@ -91,6 +91,12 @@ func (c *Conn) init(opts Options) error {
 		if err = setBuffer(int(fd), unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, opts.WriteBuffer); err != nil {
 			return
 		}
+		// Like the reference, let routers fragment: no DF bit and no path
+		// MTU discovery, so that full-size datagrams still cross links
+		// with a smaller MTU. Each call fails harmlessly on the other
+		// family's socket.
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DONT)
 		if opts.GSO {
 			// Kernels that know UDP_SEGMENT answer the query.
 			_, gerr := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT)

@@ -317,3 +317,23 @@ func TestClosedDropsPendingGRO(t *testing.T) {
 		t.Fatalf("ReadBatch with pending segments after Close: %v", err)
 	}
 }
+
+// TestNoDontFragment: datagrams leave without the DF bit (path MTU
+// discovery off), as the reference's do.
+func TestNoDontFragment(t *testing.T) {
+	c, err := Listen(netip.MustParseAddrPort("127.0.0.1:0"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var v int
+	cerr := c.rc.Control(func(fd uintptr) {
+		v, err = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
+	})
+	if cerr != nil || err != nil {
+		t.Fatal(cerr, err)
+	}
+	if v != unix.IP_PMTUDISC_DONT {
+		t.Fatalf("IP_MTU_DISCOVER = %d, want IP_PMTUDISC_DONT", v)
+	}
+}
