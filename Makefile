@@ -8,12 +8,13 @@ BENCHPKGS ?= ./crypto/... ./headers/... ./controlplane/... ./dataplane/...
 BENCHSTAT   ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-short generate fuzz bench lint clean demo
+.PHONY: all build test test-short generate fuzz bench lint clean demo demo-offline
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ztctl ./cmd/ztctl
+	$(GO) build -o $(BIN)/ztnode ./cmd/ztnode
 
 # The whole suite: unit, vector, fuzz-seed and (as root) privileged tests.
 test:
@@ -39,9 +40,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Offline demo of what exists so far: identities, a private planet and a
-# decoded capture of a live ZeroTier session.
+# The main job: a ztx network in network namespaces (root, two nodes
+# behind NAT routers), made and torn down by scripts/demo.sh. Needs root.
 demo: build
+	scripts/demo.sh
+
+# Without root: identities, a private planet, a moon and a decoded capture.
+demo-offline: build
 	scripts/demo-offline.sh
 
 clean:

@@ -524,6 +524,9 @@ func TestMetrics(t *testing.T) {
 		`ztx_peer_direct{node_id="2e57b20512"} 1`,
 		`ztx_vl1_packets_total{direction="rx"} `,
 		`ztx_vl1_dropped_packets_total{reason="mac"} 0`,
+		`zt_packet{direction="tx",packet_type="hello"} `,
+		`zt_packet{direction="rx",packet_type="ok"} `,
+		`zt_packet{direction="rx",packet_type="echo"} `,
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("metrics lack %q", want)

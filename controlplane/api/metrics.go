@@ -2,12 +2,14 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ztx/ztx/controlplane/vl1"
+	"github.com/ztx/ztx/headers/packet"
 )
 
 // /metrics: the reference's metric names where ztx has the data
@@ -40,6 +42,7 @@ var (
 	descPackets   = prometheus.NewDesc("ztx_vl1_packets_total", "VL1 datagrams received and sent", []string{"direction"}, nil)
 	descRelayed   = prometheus.NewDesc("ztx_vl1_relayed_packets_total", "VL1 packets relayed for other nodes", nil, nil)
 	descDropped   = prometheus.NewDesc("ztx_vl1_dropped_packets_total", "VL1 packets dropped, by reason", []string{"reason"}, nil)
+	descPacket    = prometheus.NewDesc("zt_packet", "ZeroTier packet type counts", []string{"packet_type", "direction"}, nil)
 )
 
 type metrics struct {
@@ -143,6 +146,14 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPackets, k.Received, "rx")
 	counter(descPackets, k.Sent, "tx")
 	counter(descRelayed, k.Relayed)
+	for v := range 32 {
+		name := packetType(packet.Verb(v))
+		if name == "" {
+			continue
+		}
+		counter(descPacket, k.RxVerbs[v], name, "rx")
+		counter(descPacket, k.TxVerbs[v], name, "tx")
+	}
 	for _, d := range []struct {
 		reason string
 		n      uint64
@@ -168,4 +179,16 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// packetType is the reference's packet_type label of a verb ("" for verbs
+// it has none for).
+func packetType(v packet.Verb) string {
+	if !v.Known() {
+		return ""
+	}
+	if v == packet.VerbQoSMeasurement {
+		return "qos"
+	}
+	return strings.ToLower(v.String())
 }

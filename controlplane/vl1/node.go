@@ -62,6 +62,9 @@ type Counters struct {
 	DroppedQueueFull, DroppedQueueTimeout uint64
 	DroppedBadIdentity                    uint64
 	DroppedDuplicate                      uint64
+	// RxVerbs and TxVerbs count authenticated packets received and packets
+	// sent, by verb number.
+	RxVerbs, TxVerbs [32]uint64
 }
 
 type queuedTx struct {

@@ -187,6 +187,7 @@ func (n *Node) dispatch(now int64, p *peer, sock Socket, from netip.AddrPort, pk
 	hops := pkt.Hops()
 	verb := pkt.Verb()
 	payload := pkt.Payload()
+	n.Counters.RxVerbs[verb&packet.VerbMask]++
 	switch verb {
 	case packet.VerbHello:
 		n.onHello(now, p, sock, from, pkt)
@@ -262,6 +263,7 @@ func (n *Node) replyOn(now int64, p *peer, sock Socket, to netip.AddrPort, verb 
 	}
 	mtu := n.mtu(to.Addr())
 	pkt.SetFragmented(len(pkt) > mtu)
+	n.countTx(pkt)
 	if err := p.key.Armor(pkt, p.suite()); err != nil {
 		return
 	}

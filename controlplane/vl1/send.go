@@ -70,6 +70,7 @@ func (n *Node) transmit(now int64, p *peer, pkt packet.Packet, via *path, expect
 	}
 	mtu := n.mtu(ip)
 	pkt.SetFragmented(len(pkt) > mtu)
+	n.countTx(pkt)
 	if trusted != 0 {
 		if err := packet.ArmorTrustedPath(pkt, trusted); err != nil {
 			return false
@@ -110,6 +111,7 @@ func (n *Node) emit(now int64, p *peer, via *path, pkt packet.Packet, mtu int) b
 // attempts), not through the path table.
 func (n *Node) sendDirect(now int64, p *peer, sock Socket, to netip.AddrPort, verb packet.Verb, payload []byte) {
 	pkt := packet.New(p.id.Address, n.self.Address, verb).AppendPayload(payload...)
+	n.countTx(pkt)
 	if err := p.key.Armor(pkt, p.suite()); err != nil {
 		return
 	}
@@ -157,6 +159,7 @@ func (n *Node) sendHello(now int64, p *peer, sock Socket, to netip.AddrPort) {
 	}
 	mtu := n.mtu(via.addr.Addr())
 	pkt.SetFragmented(len(pkt) > mtu)
+	n.countTx(pkt)
 	if err := p.key.Armor(pkt, packet.SuitePoly1305None); err != nil {
 		return
 	}
@@ -286,3 +289,6 @@ func (n *Node) surfaceAddresses() []netip.AddrPort {
 	}
 	return out
 }
+
+// countTx counts a packet about to be armored by its (still clear) verb.
+func (n *Node) countTx(pkt packet.Packet) { n.Counters.TxVerbs[pkt.Verb()&packet.VerbMask]++ }

@@ -2,6 +2,8 @@ package service
 
 import (
 	"io"
+	"math/rand/v2"
+	"net"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -167,8 +169,15 @@ func TestLANRootAndTwoNodes(t *testing.T) {
 	eventually(t, 20*time.Second, "A and B online", func() bool { return a.online() && b.online() })
 	_ = root
 
+	// Garbage from B's namespace at A's socket: random datagrams, ones
+	// that look like packets for A with bad MACs, truncated headers. A
+	// counts and drops them and keeps working.
+	garbage(t, nsB, netip.AddrPortFrom(seg.Addr(nsA), 9993), a.addr)
 	a.ping(t, b)
 	eventually(t, 10*time.Second, "a direct path A<->B", func() bool { return a.direct(b.addr) && b.direct(a.addr) })
+	if c := a.svc.Node().Stats(); c.DroppedMalformed == 0 || c.DroppedMAC+c.DroppedBadIdentity+c.DroppedQueueFull+c.DroppedUnknownSuite == 0 {
+		t.Fatalf("garbage not counted: %+v", c)
+	}
 	if r := a.ping(t, b); r.Relayed || r.From.Addr() != seg.Addr(nsB) {
 		t.Fatalf("ping after rendezvous: %+v", r)
 	}
@@ -278,4 +287,37 @@ func TestRootRestart(t *testing.T) {
 	eventually(t, 60*time.Second, "the new root knows A and B", func() bool {
 		return root2.direct(a.addr) && root2.direct(b.addr)
 	})
+}
+
+// garbage sends 2,000 hostile datagrams from ns to a node at to.
+func garbage(t *testing.T, ns *netns.NS, to netip.AddrPort, dest identity.Address) {
+	t.Helper()
+	err := ns.Do(func() error {
+		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(to))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		rnd := rand.New(rand.NewPCG(1, 2))
+		for i := range 2000 {
+			b := make([]byte, rnd.IntN(1500))
+			for j := range b {
+				b[j] = byte(rnd.Uint32())
+			}
+			if i%2 == 0 && len(b) >= 28 {
+				dest.Put(b[8:13]) // addressed to the node: reaches the MAC check
+				b[13] = 0x01      // a plausible source
+				b[18] = byte(i/2%4) << 3
+			}
+			c.Write(b)
+			if i%200 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
 }

@@ -418,7 +418,7 @@ func (s *Service) conn(sock vl1.Socket, to netip.AddrPort) *udp.Conn {
 func (s *Service) serveAPI() error {
 	set := s.conf.Settings
 	s.api = &api.Service{
-		Node:                s.node,
+		Node:                apiNode{s.node, s},
 		Poke:                s.Poke,
 		AuthToken:           s.token,
 		MetricsToken:        s.metrics,
@@ -459,4 +459,22 @@ func (s *Service) serveAPI() error {
 		return fmt.Errorf("local API: cannot listen on TCP port %s", port)
 	}
 	return nil
+}
+
+// apiNode is the node as the local API sees it: orbiting a moon whose
+// file is already in moons.d loads the file, as the reference does,
+// instead of asking the seed.
+type apiNode struct {
+	*vl1.Node
+	s *Service
+}
+
+func (a apiNode) Orbit(now int64, id uint64, seed identity.Address) int64 {
+	if w, err := a.s.home.Moon(id); err == nil && w != nil {
+		if err := a.Node.AddMoon(w); err == nil {
+			a.s.log.Info("orbiting moon from moons.d", "id", fmt.Sprintf("%016x", id))
+			return now
+		}
+	}
+	return a.Node.Orbit(now, id, seed)
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# make demo: a ztx network in network namespaces, made from scratch.
+#
+#   A 192.168.1.2 ─ natA ─ ispA ─┐                      (each nat: Linux masquerade)
+#                                ├─ wan 10.77.0.0/24 ─ root 10.77.0.1
+#   B 192.168.2.2 ─ natB ─ ispB ─┘
+#
+# ztctl makes the root's identity and a private planet naming it; three
+# ztnode daemons start; A pings B: first through the root, then, after the
+# root's RENDEZVOUS and a hole punch through both NATs, directly. Everything
+# is removed at the end (also on Ctrl-C or failure). Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "make demo needs root (network namespaces)" >&2; exit 1; }
+for c in ip nft; do command -v $c >/dev/null || { echo "missing $c: run scripts/deps.sh" >&2; exit 1; }; done
+ZTNODE=${ZTNODE:-bin/ztnode} ZTCTL=${ZTCTL:-bin/ztctl}
+P=ztx-demo-$$
+NS=(wan root ispa ispb nata natb a b)
+WORK=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	for n in "${NS[@]}"; do ip netns del "$P-$n" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+nsx() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
+
+step "network: a WAN, two ISPs, two Linux NAT routers, no default route anywhere"
+for n in "${NS[@]}"; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; done
+ip -n "$P-wan" link add br0 type bridge && ip -n "$P-wan" link set br0 up
+link() { # link NS1 IF1 ADDR1 NS2 IF2 ADDR2 (ADDR may be "-")
+	ip link add "$2-$$" netns "$P-$1" type veth peer name "$5-$$" netns "$P-$4"
+	ip -n "$P-$1" link set "$2-$$" name "$2"; ip -n "$P-$4" link set "$5-$$" name "$5"
+	[ "$3" = - ] || ip -n "$P-$1" addr add "$3" dev "$2"; [ "$6" = - ] || ip -n "$P-$4" addr add "$6" dev "$5"
+	ip -n "$P-$1" link set "$2" up; ip -n "$P-$4" link set "$5" up
+}
+link root eth0 10.77.0.1/24 wan p1 -; ip -n "$P-wan" link set p1 master br0
+link ispa eth0 10.77.0.2/24 wan p2 -; ip -n "$P-wan" link set p2 master br0
+link ispb eth0 10.77.0.3/24 wan p3 -; ip -n "$P-wan" link set p3 master br0
+link ispa acc 172.16.1.1/24 nata out 172.16.1.2/24
+link ispb acc 172.16.2.1/24 natb out 172.16.2.2/24
+link nata in 192.168.1.1/24 a eth0 192.168.1.2/24
+link natb in 192.168.2.1/24 b eth0 192.168.2.2/24
+for n in ispa ispb nata natb; do nsx $n sysctl -qw net.ipv4.ip_forward=1; done
+ip -n "$P-root" route add 172.16.0.0/16 via 10.77.0.2   # ispA's customers (and ispB's, below)
+ip -n "$P-root" route add 172.16.2.0/24 via 10.77.0.3
+ip -n "$P-ispa" route add 172.16.2.0/24 via 10.77.0.3
+ip -n "$P-ispb" route add 172.16.1.0/24 via 10.77.0.2
+for x in "a 1 2" "b 2 1"; do
+	set -- $x
+	ip -n "$P-nat$1" route add 10.77.0.0/24 via 172.16.$2.1
+	ip -n "$P-nat$1" route add 172.16.$3.0/24 via 172.16.$2.1
+	ip -n "$P-$1" route add 10.77.0.0/24 via 192.168.$2.1
+	ip -n "$P-$1" route add 172.16.$3.0/24 via 192.168.$2.1
+	nsx nat$1 nft -f - <<NFT
+table inet demo {
+	chain nat_post { type nat hook postrouting priority srcnat; oifname "out" masquerade; }
+	chain filter_fwd { type filter hook forward priority filter; policy drop;
+		ct state established,related accept; iifname "in" oifname "out" accept; }
+}
+NFT
+done
+
+step "the root's identity and a private planet (ztctl world mkplanet)"
+mkdir -p "$WORK/root" "$WORK/a" "$WORK/b"
+"$ZTCTL" identity generate "$WORK/root/identity.secret" "$WORK/root/identity.public"
+cat >"$WORK/planet.json" <<JSON
+{"id": "7a7a00de", "roots": [{"identity": "$(cat "$WORK/root/identity.public")", "stableEndpoints": ["10.77.0.1/9993"]}]}
+JSON
+"$ZTCTL" world mkplanet -o "$WORK/planet" "$WORK/planet.json" 2>/dev/null
+for n in root a b; do cp "$WORK/planet" "$WORK/$n/planet"; done
+
+step "three ztnode daemons"
+start() { # start NS BIND
+	echo "{\"settings\":{\"bind\":[\"$2\"],\"portMappingEnabled\":false,\"allowTcpFallbackRelay\":false}}" >"$WORK/$1/local.conf"
+	nsx "$1" "$ZTNODE" --home "$WORK/$1" >"$WORK/$1.log" 2>&1 &
+	PIDS+=($!)
+}
+start root 10.77.0.1; start a 192.168.1.2; start b 192.168.2.2
+for n in a b; do
+	for _ in $(seq 100); do [ -s "$WORK/$n/identity.public" ] && [ -s "$WORK/$n/zerotier-one.port" ] && break; sleep 0.1; done
+done
+A=$(cut -d: -f1 "$WORK/a/identity.public"); B=$(cut -d: -f1 "$WORK/b/identity.public")
+echo "root $(cut -d: -f1 "$WORK/root/identity.public"), A $A, B $B"
+for _ in $(seq 60); do
+	nsx a "$ZTCTL" -D "$WORK/a" info 2>/dev/null | grep -q ONLINE && nsx b "$ZTCTL" -D "$WORK/b" info 2>/dev/null | grep -q ONLINE && break
+	sleep 0.5
+done
+nsx a "$ZTCTL" -D "$WORK/a" info
+nsx b "$ZTCTL" -D "$WORK/b" info
+
+step "A's peers before it has talked to B"
+nsx a "$ZTCTL" -D "$WORK/a" peers
+
+step "A pings B: relayed by the root first, then direct through both NATs"
+nsx a "$ZTCTL" -D "$WORK/a" ping "$B" -c 6 -i 0.5 || true
+
+step "A's and the root's peers now"
+nsx a "$ZTCTL" -D "$WORK/a" peers
+nsx root "$ZTCTL" -D "$WORK/root" listpeers
+
+step "the root's view as JSON (the reference's /peer objects), abridged"
+nsx root "$ZTCTL" -D "$WORK/root" -j listpeers | head -24
+echo
+echo "done: cleaning up namespaces and daemons"
