@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/ip4defrag"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -28,6 +29,7 @@ type Datagram struct {
 type Reader struct {
 	next     func() ([]byte, gopacket.CaptureInfo, error)
 	linkType func(ci gopacket.CaptureInfo) layers.LinkType
+	defrag   *ip4defrag.IPv4Defragmenter
 	frame    int
 	// Skipped counts frames that held no whole UDP datagram (other
 	// protocols, IP fragments, truncated frames).
@@ -47,7 +49,8 @@ func Open(r io.Reader) (*Reader, error) {
 			return nil, fmt.Errorf("capture: pcapng: %w", err)
 		}
 		return &Reader{
-			next: ng.ReadPacketData,
+			defrag: ip4defrag.NewIPv4Defragmenter(),
+			next:   ng.ReadPacketData,
 			linkType: func(ci gopacket.CaptureInfo) layers.LinkType {
 				if i, err := ng.Interface(ci.InterfaceIndex); err == nil {
 					return i.LinkType
@@ -62,6 +65,7 @@ func Open(r io.Reader) (*Reader, error) {
 	}
 	lt := pr.LinkType()
 	return &Reader{
+		defrag:   ip4defrag.NewIPv4Defragmenter(),
 		next:     pr.ReadPacketData,
 		linkType: func(gopacket.CaptureInfo) layers.LinkType { return lt },
 	}, nil
@@ -78,7 +82,7 @@ func (r *Reader) Next() (Datagram, error) {
 			return Datagram{}, fmt.Errorf("capture: frame %d: %w", r.frame+1, err)
 		}
 		r.frame++
-		d, ok := decodeUDP(data, r.linkType(ci))
+		d, ok := r.decodeUDP(data, r.linkType(ci), ci.Timestamp)
 		if !ok {
 			r.Skipped++
 			continue
@@ -88,25 +92,41 @@ func (r *Reader) Next() (Datagram, error) {
 	}
 }
 
-// decodeUDP finds the IP and UDP layers of one frame.
-func decodeUDP(data []byte, lt layers.LinkType) (Datagram, bool) {
-	p := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{Lazy: true, NoCopy: false})
+// decodeUDP finds the IP and UDP layers of one frame. IPv4 fragments are
+// collected until their datagram is whole (it is then returned with the
+// frame number of its last fragment).
+func (r *Reader) decodeUDP(data []byte, lt layers.LinkType, ts time.Time) (Datagram, bool) {
+	p := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{Lazy: true})
 	var src, dst netip.Addr
+	var udpData []byte
 	switch ip := p.NetworkLayer().(type) {
 	case *layers.IPv4:
 		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+			whole, err := r.defrag.DefragIPv4WithTimestamp(ip, ts)
+			if err != nil || whole == nil {
+				return Datagram{}, false
+			}
+			ip = whole
+		}
+		if ip.Protocol != layers.IPProtocolUDP {
 			return Datagram{}, false
 		}
 		src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
 		dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
+		udpData = ip.Payload
 	case *layers.IPv6:
 		src, _ = netip.AddrFromSlice(ip.SrcIP)
 		dst, _ = netip.AddrFromSlice(ip.DstIP)
+		udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		if !ok || p.ErrorLayer() != nil {
+			return Datagram{}, false
+		}
+		udpData = append(udp.Contents, udp.Payload...)
 	default:
 		return Datagram{}, false
 	}
-	udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
-	if !ok || p.ErrorLayer() != nil {
+	var udp layers.UDP
+	if err := udp.DecodeFromBytes(udpData, gopacket.NilDecodeFeedback); err != nil {
 		return Datagram{}, false
 	}
 	payload := udp.Payload
@@ -119,7 +139,7 @@ func decodeUDP(data []byte, lt layers.LinkType) (Datagram, bool) {
 	return Datagram{
 		Src:     netip.AddrPortFrom(src, uint16(udp.SrcPort)),
 		Dst:     netip.AddrPortFrom(dst, uint16(udp.DstPort)),
-		Payload: payload,
+		Payload: append([]byte(nil), payload...),
 	}, true
 }
 

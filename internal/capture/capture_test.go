@@ -88,3 +88,47 @@ func FuzzReadAll(f *testing.F) {
 		ReadAll(bytes.NewReader(data)) // must not panic
 	})
 }
+
+// TestIPv4Fragments: a UDP datagram larger than the link MTU, captured as
+// IPv4 fragments (out of order), is returned whole.
+func TestIPv4Fragments(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 190) // 3040 bytes
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: 77, Protocol: layers.IPProtocolUDP,
+		SrcIP: []byte{10, 0, 0, 1}, DstIP: []byte{10, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: 9993, DstPort: 9993}
+	udp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, udp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	udpBytes := buf.Bytes()
+	var frames [][]byte
+	for off := 0; off < len(udpBytes); off += 1480 {
+		end := min(off+1480, len(udpBytes))
+		frag := *ip
+		frag.FragOffset = uint16(off / 8)
+		if end < len(udpBytes) {
+			frag.Flags = layers.IPv4MoreFragments
+		}
+		eth := &layers.Ethernet{SrcMAC: []byte{2, 0, 0, 0, 0, 1}, DstMAC: []byte{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		b := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, &frag, gopacket.Payload(udpBytes[off:end])); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, b.Bytes())
+	}
+	frames[0], frames[2] = frames[2], frames[0]
+	var file bytes.Buffer
+	w := pcapgo.NewWriter(&file)
+	w.WriteFileHeader(65536, layers.LinkTypeEthernet)
+	for i, f := range frames {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(100, int64(i)), CaptureLength: len(f), Length: len(f)}, f)
+	}
+	ds, err := ReadAll(&file)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("got %d datagrams (%v), want 1", len(ds), err)
+	}
+	if !bytes.Equal(ds[0].Payload, payload) || ds[0].Frame != 3 || ds[0].Src.String() != "10.0.0.1:9993" {
+		t.Fatalf("reassembled datagram: frame %d from %v, %d bytes", ds[0].Frame, ds[0].Src, len(ds[0].Payload))
+	}
+}
