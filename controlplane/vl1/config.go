@@ -81,9 +81,21 @@ type Config struct {
 	Moons    []*world.World
 	Physical Physical
 	Rand     io.Reader // nil: crypto/rand
+	// PeerCache, if set, returns what the host cached of a peer that was
+	// dropped from memory (peers.d): asked before a WHOIS for an unknown
+	// address, as the reference does.
+	PeerCache func(identity.Address) (CachedPeer, bool)
 	// IdentityValidationInterval is the per-source rate limit (ms) of
 	// HELLO identity checks; 0 means the reference's 2000 ms.
 	IdentityValidationInterval int64
+}
+
+// CachedPeer is a peer as the host cached it: its identity, the version it
+// reported (so that AES-GMAC-SIV is used at once) and addresses to HELLO.
+type CachedPeer struct {
+	Identity                         *identity.Identity
+	Protocol, Major, Minor, Revision int // -1 unknown
+	Paths                            []netip.AddrPort
 }
 
 // Protocol and software versions this node announces. Reference peers

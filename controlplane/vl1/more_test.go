@@ -327,3 +327,40 @@ func TestSamePacketFromTwoSockets(t *testing.T) {
 		t.Fatalf("%d copies dropped as duplicates, want 1 (the repeat on the same path)", d)
 	}
 }
+
+// A peer dropped from memory comes back from the host's cache (peers.d)
+// without a WHOIS, HELLOed at its cached address, with AES at once.
+func TestPeerCache(t *testing.T) {
+	planet := loadPlanet(t)
+	n := vl1test.New(start)
+	bID := loadIdentity(t, "id3.secret")
+	cache := map[identity.Address]vl1.CachedPeer{bID.Address: {
+		Identity: bID.PublicOnly(), Protocol: 12, Major: 1, Minor: 14, Revision: 1,
+		Paths: []netip.AddrPort{netip.MustParseAddrPort("10.79.0.3:9993")},
+	}}
+	addNode(t, n, loadIdentity(t, "id1.secret"), planet, "10.77.0.1:9993", nil)
+	ha := n.AddHost(netip.MustParseAddrPort("10.78.0.2:9993"), nil)
+	a, err := vl1.New(vl1.Config{Identity: loadIdentity(t, "id2.secret"), Planet: planet,
+		PeerCache: func(x identity.Address) (vl1.CachedPeer, bool) { c, ok := cache[x]; return c, ok }}, ha, n.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha.Node = a
+	hb := addNode(t, n, bID, planet, "10.79.0.3:9993", nil)
+	tb := &testbed{net: n, a: ha, b: hb}
+	n.Eventually(t, 20000, "online", func() bool { return online(ha) && online(hb) })
+	if _, known := a.Peer(n.Now, bID.Address); known {
+		t.Fatal("B known before anything asked for it")
+	}
+	// Right after Ping, before any datagram moves, B is known: from the
+	// cache, with its version (without a cache it takes a WHOIS round trip).
+	_, next, _ := a.Ping(n.Now, bID.Address, 8)
+	ha.Poke(next)
+	if p, known := a.Peer(n.Now, bID.Address); !known || p.Protocol != 12 {
+		t.Fatalf("B not restored from the cache at once: %+v", p)
+	}
+	tb.ping(t, ha, hb)
+	if p, _ := a.Peer(n.Now, bID.Address); !p.Direct || p.Protocol != 12 {
+		t.Fatalf("cached peer: %+v", p)
+	}
+}

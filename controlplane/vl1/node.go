@@ -22,6 +22,7 @@ type Node struct {
 	self *identity.Identity
 	phys Physical
 	rand io.Reader
+	cache func(identity.Address) (CachedPeer, bool)
 
 	topo  *topology
 	peers map[identity.Address]*peer
@@ -119,6 +120,7 @@ func New(cfg Config, host Host, now int64) (*Node, error) {
 		host:                 host,
 		self:                 cfg.Identity,
 		phys:                 cfg.Physical,
+		cache:                cfg.PeerCache,
 		rand:                 r,
 		topo:                 newTopology(cfg.Identity.Address, planet, cfg.Moons),
 		peers:                map[identity.Address]*peer{},
@@ -202,4 +204,27 @@ func (n *Node) mtu(ip netip.Addr) int {
 		}
 	}
 	return defaultPhysMTU
+}
+
+// fromCache restores a peer from the host's cache and HELLOs its cached
+// addresses; nil when the cache has nothing valid for a.
+func (n *Node) fromCache(now int64, a identity.Address) *peer {
+	if n.cache == nil {
+		return nil
+	}
+	c, ok := n.cache(a)
+	if !ok || c.Identity == nil || c.Identity.Address != a {
+		return nil
+	}
+	p, err := n.addPeer(c.Identity)
+	if err != nil {
+		return nil
+	}
+	p.proto, p.major, p.minor, p.rev = c.Protocol, c.Major, c.Minor, c.Revision
+	for _, ap := range c.Paths {
+		if ap.IsValid() && n.usable(a, ap.Addr()) {
+			n.sendHello(now, p, 0, ap)
+		}
+	}
+	return p
 }

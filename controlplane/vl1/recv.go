@@ -81,16 +81,20 @@ func (n *Node) packet(now int64, sock Socket, from netip.AddrPort, buf []byte) {
 	// from a node we do not know yet.
 	isHello := suite == packet.SuitePoly1305None && packet.Verb(buf[packet.IndexVerb]&packet.VerbMask) == packet.VerbHello
 	p := n.peers[src]
+	authenticated := false
 	if isHello && (p == nil || !helloIdentityMatches(pkt, p)) {
-		p = n.helloFromStranger(now, sock, from, pkt, p)
-		if p == nil {
+		if p = n.helloFromStranger(now, sock, from, pkt, p); p == nil {
 			return
 		}
+		authenticated = true // its MAC was checked with the new identity's key
 	} else if p == nil {
-		n.queueRx(now, sock, from, buf)
-		n.requestWhois(now, src)
-		return
-	} else if suite != packet.SuiteTrustedPath {
+		if p = n.fromCache(now, src); p == nil {
+			n.queueRx(now, sock, from, buf)
+			n.requestWhois(now, src)
+			return
+		}
+	}
+	if !authenticated && suite != packet.SuiteTrustedPath {
 		if err := p.key.Dearmor(pkt); err != nil {
 			n.Counters.DroppedMAC++
 			return

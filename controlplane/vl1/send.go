@@ -24,6 +24,9 @@ func (n *Node) sendTo(now int64, dest identity.Address, verb packet.Verb, payloa
 	if p, ok := n.peers[dest]; ok {
 		return n.send(now, p, verb, payload)
 	}
+	if p := n.fromCache(now, dest); p != nil {
+		return n.send(now, p, verb, payload)
+	}
 	n.queueTx(now, dest, verb, payload)
 	n.requestWhois(now, dest)
 	return false

@@ -120,6 +120,17 @@ func Start(o Options) (*Service, error) {
 	now := time.Now().UnixMilli()
 	node, err := vl1.New(vl1.Config{
 		Identity: id, Planet: planet, Moons: moons,
+		PeerCache: func(a identity.Address) (vl1.CachedPeer, bool) {
+			r, err := h.LoadPeer(a)
+			if err != nil || r == nil || r.Identity == nil {
+				return vl1.CachedPeer{}, false
+			}
+			c := vl1.CachedPeer{Identity: r.Identity, Protocol: -1, Major: -1, Minor: -1, Revision: -1, Paths: r.Paths}
+			if r.Version.Protocol > 0 {
+				c.Protocol, c.Major, c.Minor, c.Revision = int(r.Version.Protocol), int(r.Version.Major), int(r.Version.Minor), int(r.Version.Revision)
+			}
+			return c, true
+		},
 		Physical: vl1.Physical{
 			TrustedPathID: func(ip netip.Addr) uint64 { v, _ := conf.TrustedPathFor(ip); return v },
 			TrustsInbound: conf.TrustsInbound,
@@ -211,6 +222,15 @@ func (s *Service) Fatal() <-chan error { return s.fatal }
 // Close stops the node: sockets closed, goroutines ended.
 func (s *Service) Close() error {
 	s.once.Do(func() {
+		// Like the reference, remember every peer at shutdown (peers.d),
+		// so that a restarted node reaches them without WHOIS.
+		for _, p := range s.node.Peers(time.Now().UnixMilli()) {
+			if p.Role == vl1.RoleLeaf && p.Identity != nil {
+				if err := s.home.SavePeer(peerRecord(&p)); err != nil {
+					s.log.Warn("caching peer", "peer", p.Address.String(), "error", err)
+				}
+			}
+		}
 		close(s.done)
 		var errs []error
 		for _, h := range s.http {
