@@ -17,11 +17,11 @@ import (
 // Node is one ZeroTier node's VL1 state. Its methods are safe for
 // concurrent use.
 type Node struct {
-	mu   sync.Mutex
-	host Host
-	self *identity.Identity
-	phys Physical
-	rand io.Reader
+	mu    sync.Mutex
+	host  Host
+	self  *identity.Identity
+	phys  Physical
+	rand  io.Reader
 	cache func(identity.Address) (CachedPeer, bool)
 
 	topo  *topology

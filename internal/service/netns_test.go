@@ -2,9 +2,9 @@ package service
 
 import (
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
