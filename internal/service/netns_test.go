@@ -1,6 +1,7 @@
 package service
 
 import (
+	crand "crypto/rand"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ztx/ztx/controlplane/vl1"
+	"github.com/ztx/ztx/crypto/c25519"
 	"github.com/ztx/ztx/crypto/identity"
+	"github.com/ztx/ztx/headers/world"
 	"github.com/ztx/ztx/internal/netns"
 	"github.com/ztx/ztx/internal/testvec"
 )
@@ -28,10 +31,14 @@ type testNode struct {
 	addr   identity.Address
 }
 
-func homeFor(t *testing.T, idFile, bind string) string {
+func homeFor(t *testing.T, idFile, bind string, planet []byte) string {
 	t.Helper()
 	dir := t.TempDir()
-	copyFile(t, testvec.MustPath(t, "session1", "planet.bin"), filepath.Join(dir, "planet"))
+	if planet == nil {
+		copyFile(t, testvec.MustPath(t, "session1", "planet.bin"), filepath.Join(dir, "planet"))
+	} else if err := os.WriteFile(filepath.Join(dir, "planet"), planet, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	copyFile(t, testvec.MustPath(t, "session1", idFile), filepath.Join(dir, "identity.secret"))
 	conf := `{"settings":{"bind":["` + bind + `"],"portMappingEnabled":false,"allowTcpFallbackRelay":false}}`
 	if err := os.WriteFile(filepath.Join(dir, "local.conf"), []byte(conf), 0o600); err != nil {
@@ -51,16 +58,21 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-// startIn starts a node whose sockets live in ns.
-func startIn(t *testing.T, ns *netns.NS, idFile string, bind netip.Addr) *testNode {
+// startIn starts a node whose sockets live in ns, with the session's
+// private planet (or the given one).
+func startIn(t *testing.T, ns *netns.NS, idFile string, bind netip.Addr, planet ...[]byte) *testNode {
 	t.Helper()
+	var pl []byte
+	if len(planet) > 0 {
+		pl = planet[0]
+	}
 	n := &testNode{echoes: make(chan vl1.EchoReply, 16)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", idFile)
 	}
 	err := ns.Do(func() error {
-		s, err := Start(Options{Home: homeFor(t, idFile, bind.String()), Port: -1, Logger: log,
+		s, err := Start(Options{Home: homeFor(t, idFile, bind.String(), pl), Port: -1, Logger: log,
 			OnEcho: func(r vl1.EchoReply) { n.echoes <- r }})
 		n.svc = s
 		return err
@@ -320,4 +332,44 @@ func garbage(t *testing.T, ns *netns.NS, to netip.AddrPort, dest identity.Addres
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
+}
+
+// TestIPv6: the same world over IPv6 only: a planet whose root endpoint is
+// an IPv6 address, nodes on a ULA subnet, a direct path after RENDEZVOUS.
+func TestIPv6(t *testing.T) {
+	netns.RequireRoot(t)
+	netns.RequireCommands(t, "ip")
+	nsR, nsA, nsB := netns.New(t, "root6"), netns.New(t, "a6"), netns.New(t, "b6")
+	seg := netns.Bridge(t, "lan6", netip.MustParsePrefix("fd77::/64"), nsR, nsA, nsB)
+	rootID := loadID(t, "id1.secret")
+	pub, priv, _ := c25519.Generate(crand.Reader)
+	planet, err := world.Make(world.TypePlanet, 0x7a7a0066, 1, &pub, []world.Root{{
+		Identity: rootID.PublicOnly(), StableEndpoints: []netip.AddrPort{netip.AddrPortFrom(seg.Addr(nsR), 9993)},
+	}}, &priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := planet.AppendMarshal(nil)
+	startIn(t, nsR, "id1.secret", seg.Addr(nsR), pb)
+	a := startIn(t, nsA, "id2.secret", seg.Addr(nsA), pb)
+	b := startIn(t, nsB, "id3.secret", seg.Addr(nsB), pb)
+	eventually(t, 20*time.Second, "A and B online over IPv6", func() bool { return a.online() && b.online() }, a, b)
+	a.ping(t, b)
+	eventually(t, 10*time.Second, "a direct IPv6 path", func() bool { return a.direct(b.addr) }, a, b)
+	if r := a.ping(t, b); r.Relayed || r.From.Addr() != seg.Addr(nsB) {
+		t.Fatalf("IPv6 ping: %+v", r)
+	}
+}
+
+func loadID(t *testing.T, name string) *identity.Identity {
+	t.Helper()
+	b, err := os.ReadFile(testvec.MustPath(t, "session1", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.ParseFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
