@@ -3,7 +3,6 @@ package vl1
 import (
 	"crypto/rand"
 	"net/netip"
-	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/ztx/ztx/headers/packet"
 	"github.com/ztx/ztx/headers/verbs"
 	"github.com/ztx/ztx/headers/world"
+	"github.com/ztx/ztx/internal/testvec"
 )
 
 // Root benchmarks (go test -bench Root -benchtime=... ./controlplane/vl1/):
@@ -48,28 +48,10 @@ var (
 )
 
 func loadTestIdentity(tb testing.TB, name string) *identity.Identity {
-	b, err := os.ReadFile("../../testdata/session1/" + name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	id, err := identity.ParseFile(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return id
+	return testvec.Identity(tb, name)
 }
 
-func loadTestPlanet(tb testing.TB) *world.World {
-	b, err := os.ReadFile("../../testdata/session1/planet.bin")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w, err := world.Parse(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return w
-}
+func loadTestPlanet(tb testing.TB) *world.World { return testvec.Planet(tb) }
 
 func setupRoot(b *testing.B) *benchRoot {
 	rootOnce.Do(func() {

@@ -2,7 +2,6 @@ package vl1_test
 
 import (
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/ztx/ztx/controlplane/vl1"
@@ -14,31 +13,9 @@ import (
 
 // The reference session's identities: id1 is the root of the private
 // planet (10.77.0.1/9993), id2 and id3 are nodes A and B.
-func loadIdentity(tb testing.TB, name string) *identity.Identity {
-	tb.Helper()
-	b, err := os.ReadFile(testvec.MustPath(tb, "session1", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	id, err := identity.ParseFile(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return id
-}
+func loadIdentity(tb testing.TB, name string) *identity.Identity { return testvec.Identity(tb, name) }
 
-func loadPlanet(tb testing.TB) *world.World {
-	tb.Helper()
-	b, err := os.ReadFile(testvec.MustPath(tb, "session1", "planet.bin"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w, err := world.Parse(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return w
-}
+func loadPlanet(tb testing.TB) *world.World { return testvec.Planet(tb) }
 
 type testbed struct {
 	net        *vl1test.Net

@@ -341,7 +341,7 @@ func TestIPv6(t *testing.T) {
 	netns.RequireCommands(t, "ip")
 	nsR, nsA, nsB := netns.New(t, "root6"), netns.New(t, "a6"), netns.New(t, "b6")
 	seg := netns.Bridge(t, "lan6", netip.MustParsePrefix("fd77::/64"), nsR, nsA, nsB)
-	rootID := loadID(t, "id1.secret")
+	rootID := testvec.Identity(t, "id1.secret")
 	pub, priv, _ := c25519.Generate(crand.Reader)
 	planet, err := world.Make(world.TypePlanet, 0x7a7a0066, 1, &pub, []world.Root{{
 		Identity: rootID.PublicOnly(), StableEndpoints: []netip.AddrPort{netip.AddrPortFrom(seg.Addr(nsR), 9993)},
@@ -359,17 +359,4 @@ func TestIPv6(t *testing.T) {
 	if r := a.ping(t, b); r.Relayed || r.From.Addr() != seg.Addr(nsB) {
 		t.Fatalf("IPv6 ping: %+v", r)
 	}
-}
-
-func loadID(t *testing.T, name string) *identity.Identity {
-	t.Helper()
-	b, err := os.ReadFile(testvec.MustPath(t, "session1", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.ParseFile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

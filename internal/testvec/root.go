@@ -3,6 +3,8 @@ package testvec
 import (
 	"errors"
 	"fmt"
+	"github.com/ztx/ztx/crypto/identity"
+	"github.com/ztx/ztx/headers/world"
 	"os"
 	"path/filepath"
 	"sync"
@@ -95,4 +97,34 @@ func MustCrypto(tb testing.TB) *Crypto {
 		tb.Fatal(cryptoErr)
 	}
 	return cryptoVecs
+}
+
+// Identity reads the identity file testdata/session1/<name> (id1.secret is
+// the session's root, id2 and id3 its nodes A and B).
+func Identity(tb testing.TB, name string) *identity.Identity {
+	tb.Helper()
+	b, err := os.ReadFile(MustPath(tb, "session1", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id, err := identity.ParseFile(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// Planet reads the session's private planet (one root, f737c19395 at
+// 10.77.0.1/9993).
+func Planet(tb testing.TB) *world.World {
+	tb.Helper()
+	b, err := os.ReadFile(MustPath(tb, "session1", "planet.bin"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, err := world.Parse(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
 }

@@ -17,7 +17,6 @@ import (
 	"crypto/rand"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -52,32 +51,10 @@ type Bed struct {
 }
 
 // LoadIdentity reads testdata/session1/<name>.
-func LoadIdentity(tb testing.TB, name string) *identity.Identity {
-	tb.Helper()
-	b, err := os.ReadFile(testvec.MustPath(tb, "session1", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	id, err := identity.ParseFile(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return id
-}
+func LoadIdentity(tb testing.TB, name string) *identity.Identity { return testvec.Identity(tb, name) }
 
 // LoadPlanet reads the session's private planet.
-func LoadPlanet(tb testing.TB) *world.World {
-	tb.Helper()
-	b, err := os.ReadFile(testvec.MustPath(tb, "session1", "planet.bin"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w, err := world.Parse(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return w
-}
+func LoadPlanet(tb testing.TB) *world.World { return testvec.Planet(tb) }
 
 // New makes the bed; nothing has run yet.
 func New(tb testing.TB) *Bed {
