@@ -99,41 +99,6 @@ func TestParseRoute(t *testing.T) {
 	}
 }
 
-func TestCoercions(t *testing.T) {
-	n := func(s string) json.Number { return json.Number(s) }
-	for _, c := range []struct {
-		v    any
-		b    bool
-		u    uint64
-		text string
-	}{
-		{nil, true, 77, "dfl"},
-		{true, true, 1, "1"},
-		{false, false, 0, "0"},
-		{n("0"), false, 0, "0"},
-		{n("9993"), true, 9993, "9993"},
-		{n("-1"), true, 1<<64 - 1, "18446744073709551615"},
-		{n("2.9"), true, 2, "2"},
-		{float64(3), true, 3, "3"},
-		{"true", true, 0, "true"},
-		{"1x", true, 1, "1x"},
-		{" 42abc", false, 42, " 42abc"},
-		{"False", false, 0, "False"},
-		{[]any{1}, true, 77, "dfl"},
-		{map[string]any{}, true, 77, "dfl"},
-	} {
-		if got := jsonBool(c.v, true); got != c.b {
-			t.Errorf("jsonBool(%#v) = %v", c.v, got)
-		}
-		if got := jsonUint(c.v, 77); got != c.u {
-			t.Errorf("jsonUint(%#v) = %d", c.v, got)
-		}
-		if got := jsonString(c.v, "dfl"); got != c.text {
-			t.Errorf("jsonString(%#v) = %q", c.v, got)
-		}
-	}
-}
-
 // Configured settings win over the daemon's values, coerced; the caller's
 // local.conf map is left alone.
 func TestConfigAugmented(t *testing.T) {

@@ -2,6 +2,7 @@ package home
 
 import (
 	"fmt"
+	"github.com/ztx/ztx/internal/refjson"
 	"slices"
 	"strings"
 
@@ -145,15 +146,15 @@ func (c *LocalConf) parsePolicies(v any) map[string]*BondPolicy {
 	if v == nil {
 		return nil
 	}
-	obj := object(v)
+	obj := refjson.Object(v)
 	if obj == nil {
 		c.warnf("settings.policies is not an object; ignored")
 		return nil
 	}
 	out := make(map[string]*BondPolicy)
 	for _, alias := range sortedKeys(obj) {
-		pv := object(obj[alias])
-		base := jsonString(pv["basePolicy"], "")
+		pv := refjson.Object(obj[alias])
+		base := refjson.String(pv["basePolicy"], "")
 		if base == "" {
 			c.warnf("bonding policy %q has no basePolicy", alias)
 		}
@@ -167,16 +168,16 @@ func (c *LocalConf) parsePolicies(v any) map[string]*BondPolicy {
 			continue
 		}
 		p.LinkQuality = DefaultLinkQuality
-		if lq := object(pv["linkQuality"]); len(lq) == 8 {
+		if lq := refjson.Object(pv["linkQuality"]); len(lq) == 8 {
 			q := LinkQuality{
-				LatMax:    float32(jsonFloat(lq["lat_max"], 0)),
-				PDVMax:    float32(jsonFloat(lq["pdv_max"], 0)),
-				PLRMax:    float32(jsonFloat(lq["plr_max"], 0)),
-				PERMax:    float32(jsonFloat(lq["per_max"], 0)),
-				LatWeight: float32(jsonFloat(lq["lat_weight"], 0)),
-				PDVWeight: float32(jsonFloat(lq["pdv_weight"], 0)),
-				PLRWeight: float32(jsonFloat(lq["plr_weight"], 0)),
-				PERWeight: float32(jsonFloat(lq["per_weight"], 0)),
+				LatMax:    float32(refjson.Float(lq["lat_max"], 0)),
+				PDVMax:    float32(refjson.Float(lq["pdv_max"], 0)),
+				PLRMax:    float32(refjson.Float(lq["plr_max"], 0)),
+				PERMax:    float32(refjson.Float(lq["per_max"], 0)),
+				LatWeight: float32(refjson.Float(lq["lat_weight"], 0)),
+				PDVWeight: float32(refjson.Float(lq["pdv_weight"], 0)),
+				PLRWeight: float32(refjson.Float(lq["plr_weight"], 0)),
+				PERWeight: float32(refjson.Float(lq["per_weight"], 0)),
 			}
 			if sum := q.LatWeight + q.PDVWeight + q.PLRWeight + q.PERWeight; sum > 0.99 && sum < 1.01 {
 				p.LinkQuality = q
@@ -186,18 +187,18 @@ func (c *LocalConf) parsePolicies(v any) map[string]*BondPolicy {
 		} else if pv["linkQuality"] != nil {
 			c.warnf("bonding policy %q: linkQuality needs exactly the 8 keys; ignored", alias)
 		}
-		if d := int32(jsonUint(pv["upDelay"], math64Max)); d >= 0 {
+		if d := int32(refjson.Uint(pv["upDelay"], math64Max)); d >= 0 {
 			p.UpDelay = uint32(d)
 		}
-		if d := int32(jsonUint(pv["downDelay"], math64Max)); d >= 0 {
+		if d := int32(refjson.Uint(pv["downDelay"], math64Max)); d >= 0 {
 			p.DownDelay = uint32(d)
 		}
-		p.FailoverInterval = max(uint32(jsonUint(pv["failoverInterval"], DefaultFailoverInterval)), MinFailoverInterval)
+		p.FailoverInterval = max(uint32(refjson.Uint(pv["failoverInterval"], DefaultFailoverInterval)), MinFailoverInterval)
 		p.PacketsPerLink = DefaultPacketsPerLink
-		if n := int32(jsonUint(pv["packetsPerLink"], math64Max)); n >= 0 {
+		if n := int32(refjson.Uint(pv["packetsPerLink"], math64Max)); n >= 0 {
 			p.PacketsPerLink = int(n)
 		}
-		switch r := jsonString(pv["activeReselect"], "always"); r {
+		switch r := refjson.String(pv["activeReselect"], "always"); r {
 		case "always":
 			p.ActiveReselect = ReselectAlways
 		case "better":
@@ -209,18 +210,18 @@ func (c *LocalConf) parsePolicies(v any) map[string]*BondPolicy {
 		default:
 			c.warnf("bonding policy %q: unknown activeReselect %q, using always", alias, r)
 		}
-		links := object(pv["links"])
+		links := refjson.Object(pv["links"])
 		for _, ifname := range sortedKeys(links) {
-			lv := object(links[ifname])
+			lv := refjson.Object(links[ifname])
 			l := BondLink{
 				Interface:  ifname,
-				Enabled:    jsonUint(lv["enabled"], 1) != 0, // an integer, as in the reference: "true" reads as 0
-				Capacity:   uint32(jsonUint(lv["capacity"], 0)),
-				IPvPref:    uint8(jsonUint(lv["ipvPref"], 0)),
-				MTU:        uint16(jsonUint(lv["mtu"], 0)),
-				FailoverTo: jsonString(lv["failoverTo"], ""),
+				Enabled:    refjson.Uint(lv["enabled"], 1) != 0, // an integer, as in the reference: "true" reads as 0
+				Capacity:   uint32(refjson.Uint(lv["capacity"], 0)),
+				IPvPref:    uint8(refjson.Uint(lv["ipvPref"], 0)),
+				MTU:        uint16(refjson.Uint(lv["mtu"], 0)),
+				FailoverTo: refjson.String(lv["failoverTo"], ""),
 			}
-			if jsonString(lv["mode"], "spare") == "primary" {
+			if refjson.String(lv["mode"], "spare") == "primary" {
 				l.Mode = LinkPrimary
 			}
 			switch l.IPvPref {
@@ -248,7 +249,7 @@ const math64Max = ^uint64(0)
 // parsePeerBonds reads settings.peerSpecificBonds: 10-hex address to
 // policy name or alias.
 func (c *LocalConf) parsePeerBonds(v any) map[identity.Address]string {
-	obj := object(v)
+	obj := refjson.Object(v)
 	if obj == nil {
 		if v != nil {
 			c.warnf("settings.peerSpecificBonds is not an object; ignored")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ztx/ztx/internal/refjson"
 	"maps"
 	"net/netip"
 	"slices"
@@ -186,7 +187,7 @@ func sortedKeys(m map[string]any) []string {
 
 func (c *LocalConf) parseSettings(v any) {
 	s := &c.Settings
-	m := object(v)
+	m := refjson.Object(v)
 	if m == nil && v != nil {
 		c.warnf("settings is not an object; ignored")
 	}
@@ -194,24 +195,24 @@ func (c *LocalConf) parseSettings(v any) {
 	case json.Number, string, bool:
 		s.PrimaryPortSet = true
 	}
-	s.PrimaryPort = uint16(jsonUint(m["primaryPort"], DefaultPrimaryPort))
-	s.SecondaryPort = uint16(jsonUint(m["secondaryPort"], 0))
-	s.TertiaryPort = uint16(jsonUint(m["tertiaryPort"], 0))
+	s.PrimaryPort = uint16(refjson.Uint(m["primaryPort"], DefaultPrimaryPort))
+	s.SecondaryPort = uint16(refjson.Uint(m["secondaryPort"], 0))
+	s.TertiaryPort = uint16(refjson.Uint(m["tertiaryPort"], 0))
 	if s.SecondaryPort != 0 || s.TertiaryPort != 0 {
 		c.warnf("using manually-specified secondary and/or tertiary ports; this can cause NAT issues")
 	}
-	s.AllowSecondaryPort = jsonBool(m["allowSecondaryPort"], true)
-	s.PortMappingEnabled = jsonBool(m["portMappingEnabled"], true)
-	s.AllowTCPFallbackRelay = jsonBool(m["allowTcpFallbackRelay"], true)
-	s.ForceTCPRelay = jsonBool(m["forceTcpRelay"], false)
-	relay := jsonString(m["tcpFallbackRelay"], DefaultTCPFallbackRelay)
+	s.AllowSecondaryPort = refjson.Bool(m["allowSecondaryPort"], true)
+	s.PortMappingEnabled = refjson.Bool(m["portMappingEnabled"], true)
+	s.AllowTCPFallbackRelay = refjson.Bool(m["allowTcpFallbackRelay"], true)
+	s.ForceTCPRelay = refjson.Bool(m["forceTcpRelay"], false)
+	relay := refjson.String(m["tcpFallbackRelay"], DefaultTCPFallbackRelay)
 	if ip, port, _, ok := parseInet(relay); ok && port != 0 {
 		s.TCPFallbackRelay = netip.AddrPortFrom(ip, port)
 	} else {
 		c.warnf("settings.tcpFallbackRelay %q is not IP/port; no TCP relay", relay)
 	}
-	for _, e := range array(m["bind"]) {
-		str := jsonString(e, "")
+	for _, e := range refjson.Array(m["bind"]) {
+		str := refjson.String(e, "")
 		if str == "" {
 			continue
 		}
@@ -221,33 +222,33 @@ func (c *LocalConf) parseSettings(v any) {
 			c.warnf("settings.bind: %q is not an IP address; ignored", str)
 		}
 	}
-	for _, e := range array(m["interfacePrefixBlacklist"]) {
-		if str := jsonString(e, ""); str != "" {
+	for _, e := range refjson.Array(m["interfacePrefixBlacklist"]) {
+		if str := refjson.String(e, ""); str != "" {
 			s.InterfacePrefixBlacklist = append(s.InterfacePrefixBlacklist, str)
 		}
 	}
-	for _, e := range array(m["allowManagementFrom"]) {
-		p, err := parsePrefix(jsonString(e, ""))
+	for _, e := range refjson.Array(m["allowManagementFrom"]) {
+		p, err := parsePrefix(refjson.String(e, ""))
 		if err != nil {
 			c.warnf("settings.allowManagementFrom: %v; ignored", err)
 			continue
 		}
 		s.AllowManagementFrom = append(s.AllowManagementFrom, p)
 	}
-	s.EnableWebServer = jsonBool(m["enableWebServer"], false)
-	s.SoftwareUpdate = SoftwareUpdate(jsonString(m["softwareUpdate"], string(UpdateDisable)))
-	s.SoftwareUpdateDist = jsonBool(m["softwareUpdateDist"], false)
-	s.SoftwareUpdateChannel = jsonString(m["softwareUpdateChannel"], DefaultUpdateChannel)
-	s.ControllerDBPath = jsonString(m["controllerDbPath"], "")
-	s.SSORedirectURL = jsonString(m["ssoRedirectURL"], "")
-	s.MulticoreEnabled = jsonBool(m["multicoreEnabled"], false)
-	s.Concurrency = uint32(jsonUint(m["concurrency"], 1))
-	s.CPUPinningEnabled = jsonBool(m["cpuPinningEnabled"], false)
+	s.EnableWebServer = refjson.Bool(m["enableWebServer"], false)
+	s.SoftwareUpdate = SoftwareUpdate(refjson.String(m["softwareUpdate"], string(UpdateDisable)))
+	s.SoftwareUpdateDist = refjson.Bool(m["softwareUpdateDist"], false)
+	s.SoftwareUpdateChannel = refjson.String(m["softwareUpdateChannel"], DefaultUpdateChannel)
+	s.ControllerDBPath = refjson.String(m["controllerDbPath"], "")
+	s.SSORedirectURL = refjson.String(m["ssoRedirectURL"], "")
+	s.MulticoreEnabled = refjson.Bool(m["multicoreEnabled"], false)
+	s.Concurrency = uint32(refjson.Uint(m["concurrency"], 1))
+	s.CPUPinningEnabled = refjson.Bool(m["cpuPinningEnabled"], false)
 	if !s.MulticoreEnabled {
 		s.Concurrency = 1
 		s.CPUPinningEnabled = false
 	}
-	s.DefaultBondingPolicy = jsonString(m["defaultBondingPolicy"], "")
+	s.DefaultBondingPolicy = refjson.String(m["defaultBondingPolicy"], "")
 	s.Policies = c.parsePolicies(m["policies"])
 	s.PeerSpecificBonds = c.parsePeerBonds(m["peerSpecificBonds"])
 	if d := s.DefaultBondingPolicy; d != "" && PolicyByName(d) == PolicyNone && s.Policies[d] == nil {
@@ -261,7 +262,7 @@ func (c *LocalConf) parseSettings(v any) {
 }
 
 func (c *LocalConf) parsePhysical(v any) {
-	obj := object(v)
+	obj := refjson.Object(v)
 	if obj == nil {
 		if v != nil {
 			c.warnf("physical is not an object; ignored")
@@ -274,22 +275,22 @@ func (c *LocalConf) parsePhysical(v any) {
 			c.warnf("physical: %v; ignored", err)
 			continue
 		}
-		pv := object(obj[k])
+		pv := refjson.Object(obj[k])
 		if pv == nil {
 			c.warnf("physical.%s is not an object; ignored", k)
 			continue
 		}
 		c.Physical = append(c.Physical, Physical{
 			Prefix:        p,
-			Blacklist:     jsonBool(pv["blacklist"], false),
-			TrustedPathID: jsonUint(pv["trustedPathId"], 0),
-			MTU:           int(int32(jsonUint(pv["mtu"], 0))),
+			Blacklist:     refjson.Bool(pv["blacklist"], false),
+			TrustedPathID: refjson.Uint(pv["trustedPathId"], 0),
+			MTU:           int(int32(refjson.Uint(pv["mtu"], 0))),
 		})
 	}
 }
 
 func (c *LocalConf) parseVirtual(v any) {
-	obj := object(v)
+	obj := refjson.Object(v)
 	if obj == nil {
 		if v != nil {
 			c.warnf("virtual is not an object; ignored")
@@ -302,14 +303,14 @@ func (c *LocalConf) parseVirtual(v any) {
 			c.warnf("virtual: %q is not a 10-digit node address; ignored", k)
 			continue
 		}
-		vv := object(obj[k])
+		vv := refjson.Object(obj[k])
 		if vv == nil {
 			c.warnf("virtual.%s is not an object; ignored", k)
 			continue
 		}
 		var e Virtual
-		for _, t := range array(vv["try"]) {
-			str := jsonString(t, "")
+		for _, t := range refjson.Array(vv["try"]) {
+			str := refjson.String(t, "")
 			ip, port, _, ok := parseInet(str)
 			if !ok || port == 0 {
 				c.warnf("virtual.%s.try: %q is not IP/port; ignored", k, str)
@@ -317,8 +318,8 @@ func (c *LocalConf) parseVirtual(v any) {
 			}
 			e.Try = append(e.Try, netip.AddrPortFrom(ip, port))
 		}
-		for _, b := range array(vv["blacklist"]) {
-			p, err := parsePrefix(jsonString(b, ""))
+		for _, b := range refjson.Array(vv["blacklist"]) {
+			p, err := parsePrefix(refjson.String(b, ""))
 			if err != nil {
 				c.warnf("virtual.%s.blacklist: %v; ignored", k, err)
 				continue

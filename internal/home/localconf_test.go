@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ztx/ztx/internal/refjson"
 	"math"
 	"net/netip"
 	"os"
@@ -566,8 +567,8 @@ func TestCoercions(t *testing.T) {
 		{"123", 123}, {"  +45xyz", 45}, {"-3", math.MaxUint64 - 2}, {"abc", 0}, {"", 0},
 		{"99999999999999999999999", math.MaxUint64}, {"0x10", 0},
 	} {
-		if got := jsonUint(tc.v, 7); got != tc.want {
-			t.Errorf("jsonUint(%#v) = %d, want %d", tc.v, got, tc.want)
+		if got := refjson.Uint(tc.v, 7); got != tc.want {
+			t.Errorf("refjson.Uint(%#v) = %d, want %d", tc.v, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {
@@ -578,32 +579,32 @@ func TestCoercions(t *testing.T) {
 		{num("0"), false}, {num("3"), true}, {num("-1"), true}, {num("0.5"), false},
 		{"true", true}, {"True", true}, {"1", true}, {"yes", false}, {"false", false}, {"", false}, {" t", false},
 	} {
-		if got := jsonBool(tc.v, true); got != tc.want {
-			t.Errorf("jsonBool(%#v) = %v, want %v", tc.v, got, tc.want)
+		if got := refjson.Bool(tc.v, true); got != tc.want {
+			t.Errorf("refjson.Bool(%#v) = %v, want %v", tc.v, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {
 		v    any
 		want string
 	}{{nil, "d"}, {"s", "s"}, {num("12"), "12"}, {num("-1"), "18446744073709551615"}, {true, "1"}, {false, "0"}, {[]any{}, "d"}} {
-		if got := jsonString(tc.v, "d"); got != tc.want {
-			t.Errorf("jsonString(%#v) = %q, want %q", tc.v, got, tc.want)
+		if got := refjson.String(tc.v, "d"); got != tc.want {
+			t.Errorf("refjson.String(%#v) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {
 		v    any
 		want float64
 	}{{nil, -1}, {num("0.25"), 0.25}, {"  1.5e2xyz", 150}, {"abc", 0}, {true, 1}, {".5", 0.5}, {"-2.", -2}} {
-		if got := jsonFloat(tc.v, -1); got != tc.want {
-			t.Errorf("jsonFloat(%#v) = %v, want %v", tc.v, got, tc.want)
+		if got := refjson.Float(tc.v, -1); got != tc.want {
+			t.Errorf("refjson.Float(%#v) = %v, want %v", tc.v, got, tc.want)
 		}
 	}
 	for _, tc := range []struct {
 		s    string
 		want uint64
 	}{{"1f", 0x1f}, {"0x1F", 0x1f}, {"0X", 0}, {" -1", math.MaxUint64}, {"ffffffffffffffff0", math.MaxUint64}, {"g", 0}} {
-		if got := strtoull(tc.s, 16); got != tc.want {
-			t.Errorf("strtoull(%q, 16) = %#x, want %#x", tc.s, got, tc.want)
+		if got := refjson.Strtoull(tc.s, 16); got != tc.want {
+			t.Errorf("refjson.Strtoull(%q, 16) = %#x, want %#x", tc.s, got, tc.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package home
 
 import (
+	"github.com/ztx/ztx/internal/refjson"
 	"net/netip"
 	"strings"
 )
@@ -19,7 +20,7 @@ func ParseTrustedPaths(b []byte) []PathConfig {
 		if len(f) < 2 {
 			continue
 		}
-		id := strtoull(f[0], 16)
+		id := refjson.Strtoull(f[0], 16)
 		ip, bits, slash, ok := parseInet(f[1])
 		if id == 0 || !ok || !slash || bits == 0 || int(bits) > ip.BitLen() {
 			continue
