@@ -199,3 +199,20 @@ func (n *Node) Stats() Counters {
 	defer n.mu.Unlock()
 	return n.Counters
 }
+
+// Trust records that a network-authenticated packet (a VL2 frame or
+// config from a member of a shared network) came from peer on the path
+// (sock, from): such peers get PUSH_DIRECT_PATHS, and non-root nodes relay
+// only on trusted paths.
+func (n *Node) Trust(now int64, peer identity.Address, sock Socket, from netip.AddrPort) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.peers[peer]
+	if p == nil {
+		return
+	}
+	p.lastTrust = now
+	if pp := p.findPath(sock, from); pp != nil {
+		pp.lastTrust = now
+	}
+}

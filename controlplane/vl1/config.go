@@ -69,6 +69,9 @@ type Physical struct {
 	MTU func(ip netip.Addr) int
 	// Blacklisted reports whether ip must not carry traffic to peer.
 	Blacklisted func(ip netip.Addr, peer identity.Address) bool
+	// TryAddresses lists addresses configured for a peer (local.conf
+	// virtual.<address>.try), HELLOed when it has no direct path.
+	TryAddresses func(peer identity.Address) []netip.AddrPort
 	// DirectPaths lists this node's own reachable addresses (bound
 	// interfaces, port mappings) to advertise in PUSH_DIRECT_PATHS.
 	DirectPaths func() []netip.AddrPort
@@ -139,4 +142,5 @@ const (
 	defaultPhysMTU             = 1432
 	maxWhoisRetries            = 10
 	pushDirectPathsMaxSize     = 1200
+	tryMemorizedPathInterval   = 30000
 )

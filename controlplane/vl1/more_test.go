@@ -364,3 +364,59 @@ func TestPeerCache(t *testing.T) {
 		t.Fatalf("cached peer: %+v", p)
 	}
 }
+
+// A peer with established trust (VL2 traffic) hears our addresses in
+// PUSH_DIRECT_PATHS when it talks to us; others do not.
+func TestPushDirectPathsAfterTrust(t *testing.T) {
+	tb := onlineBed(t, false)
+	tb.ping(t, tb.b, tb.a)
+	tb.net.Eventually(t, 10000, "direct A<->B", func() bool { return direct(tb.a, tb.b.Node.Address()) })
+	pushes := func() uint64 { return tb.a.Node.Stats().TxVerbs[packet.VerbPushDirectPaths] }
+	if pushes() != 0 {
+		t.Fatal("pushed to an untrusted peer")
+	}
+	p, _ := tb.a.Node.Peer(tb.net.Now, tb.b.Node.Address())
+	tb.a.Node.Trust(tb.net.Now, tb.b.Node.Address(), p.Paths[0].Socket, p.Paths[0].Address)
+	tb.ping(t, tb.b, tb.a)
+	if pushes() == 0 || tb.b.Node.Stats().RxVerbs[packet.VerbPushDirectPaths] == 0 {
+		t.Fatal("no PUSH_DIRECT_PATHS to a trusted peer")
+	}
+	n := pushes()
+	tb.ping(t, tb.b, tb.a)
+	if pushes() != n {
+		t.Fatal("pushed again within two minutes over a direct path")
+	}
+}
+
+// A configured "try" address (local.conf virtual.<addr>.try) gets a HELLO
+// as soon as there is traffic for a peer without a direct path.
+func TestTryAddresses(t *testing.T) {
+	planet := loadPlanet(t)
+	n := vl1test.New(start)
+	bID := loadIdentity(t, "id3.secret")
+	addNode(t, n, loadIdentity(t, "id1.secret"), planet, "10.77.0.1:9993", nil)
+	ha := n.AddHost(netip.MustParseAddrPort("10.78.0.2:9993"), nil)
+	a, err := vl1.New(vl1.Config{Identity: loadIdentity(t, "id2.secret"), Planet: planet,
+		PeerCache: func(x identity.Address) (vl1.CachedPeer, bool) {
+			return vl1.CachedPeer{Identity: bID.PublicOnly(), Protocol: -1, Major: -1, Minor: -1, Revision: -1}, x == bID.Address
+		},
+		Physical: vl1.Physical{TryAddresses: func(x identity.Address) []netip.AddrPort {
+			if x == bID.Address {
+				return []netip.AddrPort{netip.MustParseAddrPort("10.79.0.3:9993")}
+			}
+			return nil
+		}}}, ha, n.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha.Node = a
+	hb := addNode(t, n, bID, planet, "10.79.0.3:9993", nil)
+	n.Eventually(t, 20000, "online", func() bool { return online(ha) && online(hb) })
+	hellos := a.Stats().TxVerbs[packet.VerbHello]
+	_, next, _ := a.Ping(n.Now, bID.Address, 8)
+	ha.Poke(next)
+	if a.Stats().TxVerbs[packet.VerbHello] != hellos+1 {
+		t.Fatal("no HELLO to the configured try address")
+	}
+	n.Eventually(t, 2000, "a direct path from the try address", func() bool { return direct(ha, bID.Address) })
+}

@@ -351,7 +351,7 @@ func (n *Node) mayRelay(now int64, src identity.Address, sock Socket, from netip
 		return false
 	}
 	pp := sp.findPath(sock, from)
-	return pp != nil && now-pp.lastTrust < trustExpiration
+	return pp != nil && pp.lastTrust > 0 && now-pp.lastTrust < trustExpiration
 }
 
 func (n *Node) forward(now int64, via *path, data []byte) {

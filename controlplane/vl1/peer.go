@@ -11,14 +11,13 @@ import (
 // path is one physical route to a peer: a remote address reached from one
 // of our sockets.
 type path struct {
-	sock         Socket
-	addr         netip.AddrPort
-	lastSend     int64
-	lastReceive  int64
-	lastTrust    int64 // last trust-establishing packet on this path
-	lastConfirm  int64 // last HELLO sent to confirm it (rate limit)
-	lastEchoResp int64 // last OK(ECHO) sent on it (rate limit)
-	latency      int64 // ms, -1 unknown
+	sock        Socket
+	addr        netip.AddrPort
+	lastSend    int64
+	lastReceive int64
+	lastTrust   int64 // last trust-establishing packet on this path
+	lastConfirm int64 // last HELLO sent to confirm it (rate limit)
+	latency     int64 // ms, -1 unknown
 }
 
 func (p *path) alive(now int64) bool   { return now-p.lastReceive < pathAliveWindow }
@@ -162,8 +161,6 @@ func (p *peer) aliveSameIP(now int64, sock Socket, ip netip.Addr) bool {
 	}
 	return false
 }
-
-func (p *peer) versionKnown() bool { return p.proto >= 0 }
 
 func (p *peer) hasAlivePath(now int64) bool {
 	for _, pp := range p.paths {

@@ -229,6 +229,18 @@ func (n *Node) received(now int64, p *peer, sock Socket, from netip.AddrPort, ho
 			n.confirm(now, p, sock, from)
 		}
 	}
+	// §9.5: a peer with which trust is established (network-authenticated
+	// traffic, see Trust) hears our addresses, every 2 min when it spoke
+	// directly and every 15 s when it was relayed.
+	if p.lastTrust > 0 && now-p.lastTrust < trustExpiration {
+		interval := int64(directPathPushHavePath)
+		if hops > 0 {
+			interval = directPathPushInterval
+		}
+		if now-p.lastPushSent >= interval {
+			n.pushDirectPaths(now, p, sock, from)
+		}
+	}
 	if n.topo.isUpstream(p.id.Address) && !n.online {
 		n.online = true
 		n.host.Event(Event{Type: EventOnline})

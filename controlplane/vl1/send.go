@@ -53,6 +53,7 @@ func (n *Node) send(now int64, p *peer, verb packet.Verb, payload []byte) bool {
 		}
 		return n.transmit(now, p, pkt, via, true, true)
 	}
+	n.tryMemorized(now, p)
 	if _, via := n.relay(now, p.id.Address); via != nil {
 		return n.transmit(now, p, pkt, via, true, false)
 	}
@@ -295,3 +296,20 @@ func (n *Node) surfaceAddresses() []netip.AddrPort {
 
 // countTx counts a packet about to be armored by its (still clear) verb.
 func (n *Node) countTx(pkt packet.Packet) { n.Counters.TxVerbs[pkt.Verb()&packet.VerbMask]++ }
+
+// tryMemorized sends a full HELLO to a configured address of a peer that
+// has no direct path, at most every 30 s (§9.3).
+func (n *Node) tryMemorized(now int64, p *peer) {
+	if n.phys.TryAddresses == nil || now-p.lastMemorizedTry < tryMemorizedPathInterval {
+		return
+	}
+	eps := n.phys.TryAddresses(p.id.Address)
+	if len(eps) == 0 {
+		return
+	}
+	p.lastMemorizedTry = now
+	ep := eps[int(n.random64()%uint64(len(eps)))]
+	if n.usable(p.id.Address, ep.Addr()) {
+		n.sendHello(now, p, 0, ep)
+	}
+}

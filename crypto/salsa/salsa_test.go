@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	//lint:ignore SA1019 used only as an independent oracle for Salsa20/20 in tests.
 	"golang.org/x/crypto/salsa20/salsa"
 )
 

@@ -48,9 +48,9 @@ func FuzzStrings(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		Strtod(s)
+		_ = Strtod(s)
 		for _, base := range []uint64{10, 16} {
-			Strtoull(s, base)
+			_ = Strtoull(s, base)
 		}
 		if u, err := strconv.ParseUint(s, 10, 64); err == nil && Strtoull(s, 10) != u {
 			t.Fatalf("Strtoull(%q) = %d, strconv says %d", s, Strtoull(s, 10), u)

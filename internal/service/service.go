@@ -136,6 +136,7 @@ func Start(o Options) (*Service, error) {
 			TrustsInbound: conf.TrustsInbound,
 			MTU:           conf.MTUFor,
 			Blacklisted:   conf.Blacklisted,
+			TryAddresses:  conf.TryAddresses,
 			DirectPaths:   s.directPaths,
 		},
 	}, (*hostAdapter)(s), now)
