@@ -546,3 +546,22 @@ func TestMetrics(t *testing.T) {
 		t.Fatal("latency not observed after 5 s")
 	}
 }
+
+// The controller's API is served behind the same authentication.
+func TestControllerMounted(t *testing.T) {
+	bed := apitest.NewOnline(t)
+	svc := bed.Service(bed.A)
+	svc.Controller = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"controller":true}`) })
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	if r := call(t, srv, "GET", "/controller", ""); r.status != 401 {
+		t.Fatalf("controller without a token: %d", r.status)
+	}
+	r := call(t, srv, "GET", "/controller/network", "", "X-ZT1-Auth", apitest.Token)
+	if r.status != 200 || r.body != `{"controller":true}` {
+		t.Fatalf("controller: %d %s", r.status, r.body)
+	}
+	if r := call(t, srv, "GET", "/controllers", "", "X-ZT1-Auth", apitest.Token); r.body == `{"controller":true}` {
+		t.Fatal("/controllers went to the controller")
+	}
+}

@@ -61,6 +61,10 @@ type Service struct {
 	// LocalPort maps a path's local socket to its UDP port, for the peer
 	// objects' localPort; nil: 0 (what 1.14.1 shows on Linux).
 	LocalPort func(vl1.Socket) int
+	// Controller, if set, serves /controller and /unstable/controller
+	// (the embedded network controller's API), after the same checks.
+	Controller http.Handler
+
 	// Counters returns a consistent copy of the node's counters for
 	// /metrics; nil: no counter metrics.
 	Counters func() vl1.Counters
@@ -104,6 +108,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(r) {
 		s.reply(w, r, http.StatusUnauthorized, nil)
+		return
+	}
+	if s.Controller != nil && isControllerPath(r.URL.Path) {
+		s.Controller.ServeHTTP(w, r)
 		return
 	}
 	if s.Node == nil {
@@ -405,4 +413,14 @@ func orbitSeed(w http.ResponseWriter, r *http.Request) (identity.Address, *httpE
 		return 0, errorf(http.StatusBadRequest, "seed: %v", err)
 	}
 	return a, nil
+}
+
+// isControllerPath reports whether a request is for the embedded controller.
+func isControllerPath(p string) bool {
+	for _, prefix := range []string{"/controller", "/unstable/controller"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ztx/ztx/controlplane/api"
+	"github.com/ztx/ztx/controlplane/controller"
 	"github.com/ztx/ztx/controlplane/vl1"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/dataplane/udp"
@@ -459,6 +460,13 @@ func (s *Service) serveAPI() error {
 		LocalPort:   func(vl1.Socket) int { return int(s.socks.Port()) },
 		Counters:    s.node.Stats,
 	}
+	// The embedded network controller, on by default as in the reference.
+	store, err := controller.OpenFileStore(s.home.ControllerDBPath(&s.conf.Settings))
+	if err != nil {
+		return fmt.Errorf("controller database: %w", err)
+	}
+	s.api.Controller = controller.New(s.id.Address, store, controller.Options{}).Handler()
+
 	port := fmt.Sprint(s.socks.Port())
 	var bound int
 	for _, addr := range []string{"0.0.0.0:" + port, "[::]:" + port} {
