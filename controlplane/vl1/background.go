@@ -215,6 +215,7 @@ func (n *Node) housekeeping(now int64) {
 	}
 	clear(n.confirmed)
 	clear(n.echoed)
+	n.subs.expire(now)
 }
 
 // checkOnline: online while an upstream was heard within the activity

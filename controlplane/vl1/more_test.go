@@ -11,6 +11,7 @@ import (
 	"github.com/ztx/ztx/crypto/c25519"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/headers/packet"
+	"github.com/ztx/ztx/headers/verbs"
 	"github.com/ztx/ztx/headers/world"
 )
 
@@ -419,4 +420,78 @@ func TestTryAddresses(t *testing.T) {
 		t.Fatal("no HELLO to the configured try address")
 	}
 	n.Eventually(t, 2000, "a direct path from the try address", func() bool { return direct(ha, bID.Address) })
+}
+
+// recordingHost keeps a copy of every datagram a node sends.
+type recordingHost struct {
+	*vl1test.Host
+	sent []sentDatagram
+}
+
+type sentDatagram struct {
+	to   netip.AddrPort
+	data []byte
+}
+
+func (h *recordingHost) Send(sock vl1.Socket, to netip.AddrPort, data []byte, ttl int) bool {
+	h.sent = append(h.sent, sentDatagram{to, bytes.Clone(data)})
+	return h.Host.Send(sock, to, data, ttl)
+}
+
+// A root records MULTICAST_LIKEs and answers MULTICAST_GATHER with the
+// members of the group, never the asker, as the reference's roots do.
+func TestRootMulticastGather(t *testing.T) {
+	tb := newTestbed(t, false)
+	rec := &recordingHost{Host: tb.root}
+	rootID := loadIdentity(t, "id1.secret")
+	node, err := vl1.New(vl1.Config{Identity: rootID, Planet: loadPlanet(t)}, rec, tb.net.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.root.Node = node
+	tb.net.Eventually(t, 20000, "A and B online", func() bool { return online(tb.a) && online(tb.b) })
+	tb.net.Run(1000)
+	aID, bID := loadIdentity(t, "id2.secret"), loadIdentity(t, "id3.secret")
+	key := func(id *identity.Identity) *packet.Key {
+		shared, _ := id.Agree(rootID)
+		k, _ := packet.NewKey(&shared)
+		return k
+	}
+	group := verbs.MulticastGroup{MAC: verbs.MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, ADI: 0x0a4e000c}
+	inject := func(from *identity.Identity, at string, verb packet.Verb, payload []byte) uint64 {
+		pkt := packet.New(rootID.Address, from.Address, verb).AppendPayload(payload...)
+		key(from).Armor(pkt, packet.SuiteAESGMACSIV)
+		node.ReceiveWire(tb.net.Now, 1, netip.MustParseAddrPort(at), pkt)
+		return pkt.ID()
+	}
+	like := verbs.MulticastLike{Groups: []verbs.NetworkGroup{{NetworkID: 0xf737c19395000001, Group: group}}}
+	inject(aID, "10.78.0.2:9993", packet.VerbMulticastLike, like.AppendMarshal(nil))
+	before := len(rec.sent)
+	gather := verbs.MulticastGather{NetworkID: 0xf737c19395000001, Group: group, Limit: 32}
+	id := inject(bID, "10.79.0.3:9993", packet.VerbMulticastGather, gather.AppendMarshal(nil))
+	var answer *verbs.OKMulticastGather
+	for _, s := range rec.sent[before:] {
+		if s.to.String() != "10.79.0.3:9993" {
+			continue
+		}
+		pkt := packet.Packet(bytes.Clone(s.data))
+		if key(bID).Dearmor(pkt) != nil || pkt.Verb() != packet.VerbOK {
+			continue
+		}
+		ok, err := verbs.ParseOK(pkt.Payload())
+		if g, isGather := ok.Body.(verbs.OKMulticastGather); err == nil && isGather && uint64(ok.InRePacketID) == id {
+			answer = &g
+		}
+	}
+	if answer == nil || answer.Results.TotalKnown != 1 || len(answer.Results.Members) != 1 || answer.Results.Members[0] != aID.Address {
+		t.Fatalf("gather answer: %+v", answer)
+	}
+	// The only member asking for its own group gets no answer.
+	before = len(rec.sent)
+	inject(aID, "10.78.0.2:9993", packet.VerbMulticastGather, gather.AppendMarshal(nil))
+	for _, s := range rec.sent[before:] {
+		if s.to.String() == "10.78.0.2:9993" {
+			t.Fatal("answered a gather with no one to report")
+		}
+	}
 }

@@ -40,6 +40,7 @@ type Node struct {
 	confirmed  map[confirmKey]int64 // HELLOs sent to confirm new paths
 	echoed     map[confirmKey]int64 // OK(ECHO)s sent, per path
 	punches    []punch              // contact attempts scheduled by RENDEZVOUS
+	subs       subscriptions        // multicast LIKEs a root keeps
 
 	idValidationInterval int64
 	lastPingPass         int64

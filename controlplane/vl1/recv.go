@@ -209,6 +209,10 @@ func (n *Node) dispatch(now int64, p *peer, sock Socket, from netip.AddrPort, pk
 		n.onEcho(now, p, sock, from, pkt)
 	case packet.VerbPushDirectPaths:
 		n.onPushDirectPaths(now, p, payload)
+	case packet.VerbMulticastLike:
+		n.onMulticastLike(now, p, payload)
+	case packet.VerbMulticastGather:
+		n.onMulticastGather(now, p, sock, from, pkt.ID(), payload)
 	}
 	n.received(now, p, sock, from, hops, verb)
 }
