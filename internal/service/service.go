@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -46,7 +47,9 @@ type Service struct {
 	conf     *home.LocalConf
 	id       *identity.Identity
 	node     *vl1.Node
-	socks    *udp.Set
+	socks    *udp.Set // the primary port
+	socks2   *udp.Set // the secondary port (nil when not allowed)
+	conns    []*udp.Conn
 	token    string
 	metrics  string
 	wake     chan int64
@@ -59,6 +62,7 @@ type Service struct {
 	fatal    chan error
 	api      *api.Service
 	http     []*http.Server
+	senders  map[*udp.Conn]*sender
 }
 
 // Start opens the home directory and brings the node up.
@@ -113,8 +117,21 @@ func Start(o Options) (*Service, error) {
 		socks.Close()
 		return nil, err
 	}
+	// Like the reference, also listen on a secondary port (random unless
+	// configured): a second mapping through NATs and a spare if the
+	// primary port is filtered.
+	var socks2 *udp.Set
+	if conf.Settings.AllowSecondaryPort {
+		if socks2, err = listenSecondary(conf.Settings.Bind, conf.Settings.SecondaryPort, socks.Port()); err != nil {
+			log.Warn("no secondary port", "error", err)
+		}
+	}
+	conns := socks.Conns()
+	if socks2 != nil {
+		conns = append(conns, socks2.Conns()...)
+	}
 	s := &Service{
-		log: log, home: h, conf: conf, id: id, socks: socks, token: token, metrics: metrics,
+		log: log, home: h, conf: conf, id: id, socks: socks, socks2: socks2, conns: conns, token: token, metrics: metrics,
 		wake: make(chan int64, 1), events: make(chan vl1.Event, 1024), done: make(chan struct{}),
 		onEcho: o.OnEcho, fatal: make(chan error, 1),
 	}
@@ -150,9 +167,13 @@ func Start(o Options) (*Service, error) {
 		socks.Close()
 		return nil, err
 	}
-	for i, c := range socks.Conns() {
-		s.wg.Add(1)
+	s.senders = map[*udp.Conn]*sender{}
+	for i, c := range conns {
+		snd := newSender(c, s.done, func(err error) { s.log.Debug("udp send", "error", err) })
+		s.senders[c] = snd
+		s.wg.Add(2)
 		go s.receive(vl1.Socket(i+1), c)
+		go func() { defer s.wg.Done(); snd.run() }()
 	}
 	s.wg.Add(2)
 	go s.timer()
@@ -195,8 +216,37 @@ func (s *Service) LocalConf() *home.LocalConf { return s.conf }
 // Port is the bound primary port.
 func (s *Service) Port() uint16 { return s.socks.Port() }
 
-// ListeningOn lists the bound UDP addresses.
-func (s *Service) ListeningOn() []netip.AddrPort { return s.socks.LocalAddrs() }
+// ListeningOn lists the bound UDP addresses (primary, then secondary).
+func (s *Service) ListeningOn() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, c := range s.conns {
+		out = append(out, c.LocalAddr())
+	}
+	return out
+}
+
+// listenSecondary binds the secondary port: the configured one, or a
+// random one from 20000 on, as the reference picks it.
+func listenSecondary(bind []netip.Addr, configured, primary uint16) (*udp.Set, error) {
+	opts := udp.Options{ReadBuffer: 4 << 20, WriteBuffer: 4 << 20}
+	if configured != 0 {
+		return udp.ListenSet(bind, configured, opts)
+	}
+	port := 20000 + uint16(mrand.IntN(45500))
+	var err error
+	for range 1000 {
+		if port != primary {
+			var set *udp.Set
+			if set, err = udp.ListenSet(bind, port, opts); err == nil {
+				return set, nil
+			}
+		}
+		if port++; port == 0 {
+			port = 20000
+		}
+	}
+	return nil, err
+}
 
 // Tokens returns the local API and metrics tokens.
 func (s *Service) Tokens() (api, metrics string) { return s.token, s.metrics }
@@ -239,6 +289,9 @@ func (s *Service) Close() error {
 			errs = append(errs, h.Close())
 		}
 		errs = append(errs, s.socks.Close())
+		if s.socks2 != nil {
+			errs = append(errs, s.socks2.Close())
+		}
 		s.closeErr = errors.Join(errs...)
 		s.wg.Wait()
 		s.log.Info("node stopped", "address", s.id.Address.String())
@@ -361,9 +414,8 @@ func peerRecord(p *vl1.PeerInfo) home.PeerRecord {
 // directPaths lists our addresses for PUSH_DIRECT_PATHS: bound addresses,
 // or every usable interface address when bound to a wildcard.
 func (s *Service) directPaths() []netip.AddrPort {
-	port := s.socks.Port()
 	var out []netip.AddrPort
-	for _, la := range s.socks.LocalAddrs() {
+	for _, la := range s.ListeningOn() {
 		if !la.Addr().IsUnspecified() {
 			out = append(out, la)
 			continue
@@ -386,7 +438,7 @@ func (s *Service) directPaths() []netip.AddrPort {
 				if ip.Is4() != la.Addr().Is4() || ip.IsLinkLocalUnicast() || ip.IsLoopback() {
 					continue
 				}
-				out = append(out, netip.AddrPortFrom(ip, port))
+				out = append(out, netip.AddrPortFrom(ip, la.Port()))
 			}
 		}
 	}
@@ -402,13 +454,10 @@ func (h *hostAdapter) Send(sock vl1.Socket, to netip.AddrPort, data []byte, ttl 
 	if c == nil {
 		return false
 	}
-	var err error
-	if ttl > 0 {
-		err = c.WriteToTTL(data, to, ttl)
-	} else {
-		err = c.WriteTo(data, to)
+	if ttl > 0 { // rare (NAT punching): sent at once
+		return c.WriteToTTL(data, to, ttl) == nil
 	}
-	return err == nil
+	return s.senders[c].send(to, data)
 }
 
 func (h *hostAdapter) Event(e vl1.Event) {
@@ -422,7 +471,7 @@ func (h *hostAdapter) Event(e vl1.Event) {
 // conn picks the socket for a send: the one named, or the first of the
 // destination's family.
 func (s *Service) conn(sock vl1.Socket, to netip.AddrPort) *udp.Conn {
-	conns := s.socks.Conns()
+	conns := s.conns
 	if i := int(sock) - 1; i >= 0 && i < len(conns) && conns[i].LocalAddr().Addr().Is4() == to.Addr().Unmap().Is4() {
 		return conns[i]
 	}
@@ -448,6 +497,7 @@ func (s *Service) serveAPI() error {
 		HomeDir:             s.home.Dir(),
 		Settings: api.Settings{
 			PrimaryPort:           s.socks.Port(),
+			SecondaryPort:         s.secondaryPort(),
 			TertiaryPort:          set.TertiaryPort,
 			AllowTCPFallbackRelay: set.TCPFallbackAllowed(),
 			ForceTCPRelay:         set.TCPRelayForced(),
@@ -456,9 +506,14 @@ func (s *Service) serveAPI() error {
 			SoftwareUpdateChannel: set.SoftwareUpdateChannel,
 		},
 		LocalConf:   func() map[string]any { return s.conf.Raw },
-		ListeningOn: s.socks.LocalAddrs,
-		LocalPort:   func(vl1.Socket) int { return int(s.socks.Port()) },
-		Counters:    s.node.Stats,
+		ListeningOn: s.ListeningOn,
+		LocalPort: func(sock vl1.Socket) int {
+			if i := int(sock) - 1; i >= 0 && i < len(s.conns) {
+				return int(s.conns[i].LocalAddr().Port())
+			}
+			return 0
+		},
+		Counters: s.node.Stats,
 	}
 	// The embedded network controller, on by default as in the reference.
 	store, err := controller.OpenFileStore(s.home.ControllerDBPath(&s.conf.Settings))
@@ -506,4 +561,11 @@ func (a apiNode) Orbit(now int64, id uint64, seed identity.Address) int64 {
 		}
 	}
 	return a.Node.Orbit(now, id, seed)
+}
+
+func (s *Service) secondaryPort() uint16 {
+	if s.socks2 == nil {
+		return 0
+	}
+	return s.socks2.Port()
 }
