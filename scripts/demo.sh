@@ -20,8 +20,13 @@ WORK=$(mktemp -d)
 PIDS=()
 
 cleanup() {
+	# Everything this script started runs in its namespaces: stop those
+	# processes by PID (the ones it started, and anything they left).
+	for n in "${NS[@]}"; do PIDS+=($(ip netns pids "$P-$n" 2>/dev/null)); done
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	done
 	for n in "${NS[@]}"; do ip netns del "$P-$n" 2>/dev/null || true; done
 	rm -rf "$WORK"
 }
