@@ -2,9 +2,9 @@ package cred
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/ztx/ztx/headers/dict"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,43 +117,10 @@ func configDicts(t testing.TB) map[string][]byte {
 	return out
 }
 
-// unescape undoes dictionary value escaping (PROTOCOL.md part 2 §2).
-func unescape(v []byte) []byte {
-	var out []byte
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' && i+1 < len(v) {
-			i++
-			switch v[i] {
-			case '0':
-				c = 0
-			case 'r':
-				c = '\r'
-			case 'n':
-				c = '\n'
-			case 'e':
-				c = '='
-			default:
-				c = v[i]
-			}
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 // dictValue returns key's unescaped value in a serialized dictionary.
 func dictValue(d []byte, key string) ([]byte, bool) {
-	if i := bytes.IndexByte(d, 0); i >= 0 {
-		d = d[:i]
-	}
-	for _, line := range bytes.Split(d, []byte{'\n'}) {
-		k, v, ok := bytes.Cut(line, []byte{'='})
-		if ok && string(k) == key {
-			return unescape(v), true
-		}
-	}
-	return nil, false
+	dc, _ := dict.Parse(d)
+	return dc.Get(key)
 }
 
 // throwaway is a freshly generated controller identity, made once.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"github.com/ztx/ztx/headers/dict"
 	"net/netip"
 	"os"
 	"reflect"
@@ -185,40 +186,10 @@ func TestPrefixHelpers(t *testing.T) {
 	}
 }
 
-// unescape undoes dictionary value escaping (PROTOCOL.md part 2 §2).
-func unescape(v []byte) []byte {
-	var out []byte
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' && i+1 < len(v) {
-			i++
-			switch v[i] {
-			case '0':
-				c = 0
-			case 'r':
-				c = '\r'
-			case 'n':
-				c = '\n'
-			case 'e':
-				c = '='
-			default:
-				c = v[i]
-			}
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 // dictValue returns key's unescaped value in a serialized dictionary.
 func dictValue(d []byte, key string) ([]byte, bool) {
-	for _, line := range bytes.Split(d, []byte{'\n'}) {
-		k, v, ok := bytes.Cut(line, []byte{'='})
-		if ok && string(k) == key {
-			return unescape(v), true
-		}
-	}
-	return nil, false
+	dc, _ := dict.Parse(d)
+	return dc.Get(key)
 }
 
 func TestCapturedRulesBlob(t *testing.T) {
