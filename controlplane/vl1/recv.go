@@ -1,6 +1,7 @@
 package vl1
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/ztx/ztx/crypto/identity"
@@ -115,8 +116,17 @@ func (n *Node) packet(now int64, sock Socket, from netip.AddrPort, buf []byte) {
 // helloIdentityMatches reports whether a HELLO carries the identity we
 // already hold for its sender.
 func helloIdentityMatches(pkt packet.Packet, p *peer) bool {
-	h, err := verbs.ParseHello(pkt.Payload())
-	return err == nil && h.Identity != nil && h.Identity.Equal(p.id)
+	// The identity sits at a fixed place: after the protocol version (1),
+	// software version (1+1+2) and timestamp (8). Comparing its bytes saves
+	// parsing the HELLO twice (onHello parses it).
+	const off = 13
+	b := pkt.Payload()
+	if len(b) < off+identity.PublicBinaryLength {
+		return false
+	}
+	id := b[off:]
+	return identity.AddressFromBytes(id) == p.id.Address && id[5] == identity.TypeC25519 &&
+		bytes.Equal(id[6:6+len(p.id.Public)], p.id.Public[:])
 }
 
 // helloFromStranger authenticates a HELLO whose identity is new to us (or
