@@ -91,6 +91,9 @@ type Config struct {
 	// IdentityValidationInterval is the per-source rate limit (ms) of
 	// HELLO identity checks; 0 means the reference's 2000 ms.
 	IdentityValidationInterval int64
+	// Upper receives the packets of the verbs above VL1 (nil: they are
+	// dropped).
+	Upper Upper
 }
 
 // CachedPeer is a peer as the host cached it: its identity, the version it

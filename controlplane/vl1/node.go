@@ -23,6 +23,7 @@ type Node struct {
 	phys  Physical
 	rand  io.Reader
 	cache func(identity.Address) (CachedPeer, bool)
+	upper Upper
 
 	topo  *topology
 	peers map[identity.Address]*peer
@@ -41,6 +42,7 @@ type Node struct {
 	echoed     map[confirmKey]int64 // OK(ECHO)s sent, per path
 	punches    []punch              // contact attempts scheduled by RENDEZVOUS
 	subs       subscriptions        // multicast LIKEs a root keeps
+	pending    []Inbound            // for the Upper, handed over after unlocking
 
 	idValidationInterval int64
 	lastPingPass         int64
@@ -122,6 +124,7 @@ func New(cfg Config, host Host, now int64) (*Node, error) {
 		self:                 cfg.Identity,
 		phys:                 cfg.Physical,
 		cache:                cfg.PeerCache,
+		upper:                cfg.Upper,
 		rand:                 r,
 		topo:                 newTopology(cfg.Identity.Address, planet, cfg.Moons),
 		peers:                map[identity.Address]*peer{},

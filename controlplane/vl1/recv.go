@@ -15,7 +15,23 @@ import (
 // which Background should run next.
 func (n *Node) ReceiveWire(now int64, sock Socket, from netip.AddrPort, data []byte) int64 {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	next := n.receive(now, sock, from, data)
+	if len(n.pending) == 0 {
+		n.mu.Unlock()
+		return next
+	}
+	var one [1]Inbound
+	up := append(one[:0], n.pending...)
+	clear(n.pending)
+	n.pending = n.pending[:0]
+	n.mu.Unlock()
+	for _, in := range up {
+		n.upper.Deliver(now, in)
+	}
+	return next
+}
+
+func (n *Node) receive(now int64, sock Socket, from netip.AddrPort, data []byte) int64 {
 	n.Counters.Received++
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	switch packet.Classify(data) {
@@ -209,8 +225,12 @@ func (n *Node) dispatch(now int64, p *peer, sock Socket, from netip.AddrPort, pk
 		if !n.onOK(now, p, sock, from, hops, payload) {
 			return
 		}
+		if len(payload) > 0 && upperVerb(packet.Verb(payload[0]&packet.VerbMask)) {
+			n.deliverUp(p, sock, from, pkt)
+		}
 	case packet.VerbError:
 		n.onError(p, payload)
+		n.deliverUp(p, sock, from, pkt)
 	case packet.VerbWhois:
 		n.onWhois(now, p, sock, from, pkt.ID(), payload)
 	case packet.VerbRendezvous:
@@ -221,8 +241,17 @@ func (n *Node) dispatch(now int64, p *peer, sock Socket, from netip.AddrPort, pk
 		n.onPushDirectPaths(now, p, payload)
 	case packet.VerbMulticastLike:
 		n.onMulticastLike(now, p, payload)
+		n.deliverUp(p, sock, from, pkt)
 	case packet.VerbMulticastGather:
-		n.onMulticastGather(now, p, sock, from, pkt.ID(), payload)
+		if n.topo.amRoot {
+			n.onMulticastGather(now, p, sock, from, pkt.ID(), payload)
+		} else {
+			n.deliverUp(p, sock, from, pkt)
+		}
+	default:
+		if upperVerb(verb) {
+			n.deliverUp(p, sock, from, pkt)
+		}
 	}
 	n.received(now, p, sock, from, hops, verb)
 }

@@ -36,7 +36,7 @@ func (n *Node) sendTo(now int64, dest identity.Address, verb packet.Verb, payloa
 // an upstream, or queues it until a path exists.
 func (n *Node) send(now int64, p *peer, verb packet.Verb, payload []byte) bool {
 	pkt := packet.New(p.id.Address, n.self.Address, verb).AppendPayload(payload...)
-	if compressVerb(verb) {
+	if compressVerb(verb) || verb == packet.VerbOK && len(payload) > 256 {
 		pkt = packet.Compress(pkt)
 	}
 	if via := p.best(now); via != nil {

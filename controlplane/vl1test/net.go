@@ -37,12 +37,15 @@ func New(start int64) *Net {
 
 // Host is one machine: a node, its address and what its node reported.
 type Host struct {
-	Net      *Net
-	Node     *vl1.Node
-	Addr     netip.AddrPort // its own (possibly private) address
-	NAT      *NAT           // nil: reachable at Addr
-	Events   []vl1.Event
-	Down     bool // a down host neither sends nor receives
+	Net    *Net
+	Node   *vl1.Node
+	Addr   netip.AddrPort // its own (possibly private) address
+	NAT    *NAT           // nil: reachable at Addr
+	Events []vl1.Event
+	Down   bool // a down host neither sends nor receives
+	// Tick, if set, runs with the node's Background (an upper layer's
+	// timers) and returns its own deadline.
+	Tick     func(now int64) int64
 	deadline int64
 }
 
@@ -162,6 +165,9 @@ func (n *Net) RunUntil(t int64) {
 		for _, h := range n.hosts {
 			if h.Node != nil && !h.Down && h.deadline <= n.Now {
 				h.deadline = h.Node.Background(n.Now)
+				if h.Tick != nil {
+					h.deadline = min(h.deadline, h.Tick(n.Now))
+				}
 				if h.deadline <= n.Now {
 					h.deadline = n.Now + 1
 				}
