@@ -324,9 +324,7 @@ func (s *Switch) announce(now int64, nw *network, groups []Group, withMembers bo
 	payloads := likePayloads(nw.id, groups)
 	seen := map[identity.Address]bool{}
 	targets := s.contacts(now, nw, 1<<10)
-	for _, a := range s.vl1.Upstreams(now) {
-		targets = append(targets, a)
-	}
+	targets = append(targets, s.vl1.Upstreams(now)...)
 	for _, a := range targets {
 		if a == s.address() || seen[a] {
 			continue

@@ -80,7 +80,6 @@ type pendingMulticast struct {
 	limit   int
 	sentTo  map[identity.Address]bool
 	payload []byte // MULTICAST_FRAME payload, sent as is
-	src     MAC
 }
 
 func (s *Switch) newNetwork(nwid uint64) (*network, error) {

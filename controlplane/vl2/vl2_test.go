@@ -35,7 +35,6 @@ type master struct {
 	public     bool
 	limit      uint32
 	issued     map[identity.Address]*netconf.Config
-	now        func() int64
 }
 
 func (m *master) Request(now int64, nwid uint64, member *identity.Identity, _ netconf.Request, _ netip.AddrPort) (*netconf.Config, verbs.ErrorCode, []byte, bool) {
