@@ -8,6 +8,7 @@ packages=(
 	make git ca-certificates
 	clang llvm libbpf-dev        # bpf/ programs (bpf2go)
 	iproute2 nftables iperf3     # netns test bed and benchmarks
+	iputils-ping                 # virtual network tests
 	tcpdump                      # captures in integration tests
 )
 

@@ -21,12 +21,21 @@ type Options struct {
 	// (default crypto/rand).
 	Rand io.Reader
 	// NetworkChanged is called, with the controller's lock held, after a
-	// network record was saved or deleted (new is nil on delete). The VL2
-	// side uses it to push configs.
+	// network record was saved or deleted (new is nil on delete). It is for
+	// observers: the controller pushes configs and revocations itself.
 	NetworkChanged func(old, new *Network)
 	// MemberChanged is called likewise for members (old nil on create, new
-	// nil on delete); the VL2 side sends revocations from it.
+	// nil on delete), including saves by the config request path.
 	MemberChanged func(old, new *Member)
+
+	// Signer is the controller node's identity with its private key. It
+	// signs every credential and revocation the controller issues, and its
+	// address must be the controller's. Without it Request drops every
+	// request and nothing is pushed.
+	Signer *identity.Identity
+	// Pusher delivers configs and revocations the controller sends on its
+	// own (see Pusher); it may also be set later with SetPusher.
+	Pusher Pusher
 }
 
 // Controller applies the reference controller's update rules to a Store:
@@ -36,7 +45,16 @@ type Controller struct {
 	addr  identity.Address
 	store Store
 	opts  Options
-	mu    sync.Mutex
+
+	mu         sync.Mutex                  // serialises updates and requests
+	status     map[statusKey]*memberStatus // members that sent requests
+	expiring   []expiry                    // SSO expiries to check, by time
+	outbox     []delivery                  // pushes waiting for delivery
+	delivering bool                        // some goroutine is draining outbox
+	pusher     Pusher
+
+	authMu     sync.Mutex // guards authorized only, so RecentlyAuthorized never waits on I/O
+	authorized map[statusKey]int64
 }
 
 // New returns a controller for the node at addr, keeping records in store.
@@ -47,7 +65,14 @@ func New(addr identity.Address, store Store, opts Options) *Controller {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	return &Controller{addr: addr, store: store, opts: opts}
+	return &Controller{
+		addr:       addr,
+		store:      store,
+		opts:       opts,
+		status:     map[statusKey]*memberStatus{},
+		pusher:     opts.Pusher,
+		authorized: map[statusKey]int64{},
+	}
 }
 
 // Address is the controller's node address.
@@ -92,7 +117,7 @@ func (c *Controller) UpdateNetwork(id NetworkID, body map[string]any) (*Network,
 		return nil, fmt.Errorf("%w: network id 0", ErrBadRequest)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockAndDeliver()
 	old, err := c.store.Network(id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -112,7 +137,8 @@ func (c *Controller) UpdateNetwork(id NetworkID, body map[string]any) (*Network,
 }
 
 // saveNetwork stores n if it differs from old apart from its revision,
-// incrementing the revision, as the reference's save does.
+// incrementing the revision, as the reference's save does, and queues a
+// fresh config for every online member.
 func (c *Controller) saveNetwork(old, n *Network) error {
 	n.normalize()
 	if old != nil && sameIgnoringRevision(old, n, func(x *Network) *uint64 { return &x.Revision }) {
@@ -125,14 +151,15 @@ func (c *Controller) saveNetwork(old, n *Network) error {
 	if c.opts.NetworkChanged != nil {
 		c.opts.NetworkChanged(old, n)
 	}
+	c.networkSavedLocked(c.nowMS(), n.NetworkID())
 	return nil
 }
 
 // DeleteNetwork removes a network and its members, returning the removed
-// network record.
+// network record. Every member's COM is revoked.
 func (c *Controller) DeleteNetwork(id NetworkID) (*Network, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockAndDeliver()
 	n, err := c.store.Network(id)
 	if err != nil {
 		return nil, err
@@ -152,6 +179,10 @@ func (c *Controller) DeleteNetwork(id NetworkID) (*Network, error) {
 	if c.opts.NetworkChanged != nil {
 		c.opts.NetworkChanged(n, nil)
 	}
+	now := c.nowMS()
+	for _, m := range members {
+		c.revokeLocked(now, id, m.MemberAddress())
+	}
 	return n, nil
 }
 
@@ -162,7 +193,7 @@ func (c *Controller) UpdateMember(id NetworkID, addr identity.Address, body map[
 		return nil, fmt.Errorf("%w: reserved member address %v", ErrBadRequest, addr)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockAndDeliver()
 	if _, err := c.store.Network(id); err != nil {
 		return nil, err
 	}
@@ -180,26 +211,30 @@ func (c *Controller) UpdateMember(id NetworkID, addr identity.Address, body map[
 		return nil, err
 	}
 	m.setID(id, addr)
-	if err := c.saveMember(old, m); err != nil {
+	if err := c.saveMember(old, m, true); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// SaveMember stores a member changed by the caller (for instance by the
-// config request path), counting a revision if it changed.
+// SaveMember stores a member changed by the caller, counting a revision if
+// it changed; like an API update it pushes and revokes as needed.
 func (c *Controller) SaveMember(m *Member) error {
 	id, addr := m.NetworkID(), m.MemberAddress()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockAndDeliver()
 	old, err := c.store.Member(id, addr)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	return c.saveMember(old, m)
+	return c.saveMember(old, m, true)
 }
 
-func (c *Controller) saveMember(old, m *Member) error {
+// saveMember stores m if it differs from old apart from its revision. With
+// notify, a member that lost its authorization is revoked and an online
+// member is pushed a fresh config; the request path saves without notify,
+// since the member is getting a fresh config anyway.
+func (c *Controller) saveMember(old, m *Member, notify bool) error {
 	m.normalize()
 	if old != nil && sameIgnoringRevision(old, m, func(x *Member) *uint64 { return &x.Revision }) {
 		return nil
@@ -211,13 +246,22 @@ func (c *Controller) saveMember(old, m *Member) error {
 	if c.opts.MemberChanged != nil {
 		c.opts.MemberChanged(old, m)
 	}
+	if notify {
+		now := c.nowMS()
+		id, addr := m.NetworkID(), m.MemberAddress()
+		c.pushConfigLocked(now, id, addr)
+		if old != nil && old.Authorized && !m.Authorized {
+			c.revokeLocked(now, id, addr)
+		}
+	}
 	return nil
 }
 
-// DeleteMember removes a member, returning the removed record.
+// DeleteMember removes a member, returning the removed record. An
+// authorized member's COM is revoked.
 func (c *Controller) DeleteMember(id NetworkID, addr identity.Address) (*Member, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockAndDeliver()
 	m, err := c.store.Member(id, addr)
 	if err != nil {
 		return nil, err
@@ -228,6 +272,9 @@ func (c *Controller) DeleteMember(id NetworkID, addr identity.Address) (*Member,
 	if c.opts.MemberChanged != nil {
 		c.opts.MemberChanged(m, nil)
 	}
+	if m.Authorized {
+		c.revokeLocked(c.nowMS(), id, addr)
+	}
 	return m, nil
 }
 
@@ -236,7 +283,7 @@ func (c *Controller) DeleteMember(id NetworkID, addr identity.Address) (*Member,
 // allocated, and returns the assignment.
 func (c *Controller) AssignIPs(id NetworkID, addr identity.Address) (Assignment, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlockAndDeliver()
 	n, err := c.store.Network(id)
 	if err != nil {
 		return Assignment{}, err
@@ -253,7 +300,7 @@ func (c *Controller) AssignIPs(id NetworkID, addr identity.Address) (Assignment,
 	used := allocatedIPs(members, addr)
 	as := Assign(n, m, func(a netip.Addr) bool { return used[a] }, c.opts.Rand)
 	if as.Changed {
-		if err := c.saveMember(old, m); err != nil {
+		if err := c.saveMember(old, m, true); err != nil {
 			return Assignment{}, err
 		}
 	}

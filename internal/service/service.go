@@ -20,11 +20,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netns"
 	"github.com/ztx/ztx/controlplane/api"
 	"github.com/ztx/ztx/controlplane/controller"
+	"github.com/ztx/ztx/controlplane/netconf"
 	"github.com/ztx/ztx/controlplane/vl1"
+	"github.com/ztx/ztx/controlplane/vl2"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/dataplane/udp"
+	"github.com/ztx/ztx/headers/verbs"
 	"github.com/ztx/ztx/headers/world"
 	"github.com/ztx/ztx/internal/home"
 )
@@ -63,6 +67,25 @@ type Service struct {
 	api      *api.Service
 	http     []*http.Server
 	senders  map[*udp.Conn]*sender
+	sw       *vl2.Switch
+	nets     netState
+	netns    netns.NsHandle // where Start ran: interfaces are made there
+	ctl      *controller.Controller
+}
+
+// Controller is the embedded network controller.
+func (s *Service) Controller() *controller.Controller { return s.ctl }
+
+// master is the embedded controller as the Switch's Master.
+type master struct{ c *controller.Controller }
+
+func (m master) Request(now int64, nwid uint64, member *identity.Identity, meta netconf.Request, from netip.AddrPort) (*netconf.Config, verbs.ErrorCode, []byte, bool) {
+	a := m.c.Request(now, nwid, member, meta, from)
+	return a.Config, a.Error, a.AuthInfo, a.Drop
+}
+
+func (m master) RecentlyAuthorized(now int64, nwid uint64, a identity.Address) bool {
+	return m.c.RecentlyAuthorized(now, nwid, a)
 }
 
 // Start opens the home directory and brings the node up.
@@ -135,8 +158,20 @@ func Start(o Options) (*Service, error) {
 		wake: make(chan int64, 1), events: make(chan vl1.Event, 1024), done: make(chan struct{}),
 		onEcho: o.OnEcho, fatal: make(chan error, 1),
 	}
+	if h, err := netns.Get(); err == nil {
+		s.netns = h
+	}
+	s.nets = netState{ports: map[uint64]*netPort{}, portErr: map[uint64]string{}, settings: map[uint64]netSettings{},
+		changes: make(chan uint64, 256), resync: make(chan struct{}, 1)}
+	sw, err := vl2.New(vl2.Config{Identity: id, Host: (*vl2Host)(s), OSArch: osArch()})
+	if err != nil {
+		socks.Close()
+		return nil, err
+	}
+	s.sw = sw
 	now := time.Now().UnixMilli()
 	node, err := vl1.New(vl1.Config{
+		Upper:    sw,
 		Identity: id, Planet: planet, Moons: moons,
 		PeerCache: func(a identity.Address) (vl1.CachedPeer, bool) {
 			r, err := h.LoadPeer(a)
@@ -163,6 +198,7 @@ func Start(o Options) (*Service, error) {
 		return nil, err
 	}
 	s.node = node
+	sw.Attach(node)
 	if err := s.serveAPI(); err != nil {
 		socks.Close()
 		return nil, err
@@ -175,9 +211,11 @@ func Start(o Options) (*Service, error) {
 		go s.receive(vl1.Socket(i+1), c)
 		go func() { defer s.wg.Done(); snd.run() }()
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.timer()
 	go s.handleEvents()
+	go s.manageNetworks()
+	s.rejoin(now)
 	log.Info("node started", "address", id.Address.String(), "port", socks.Port(),
 		"listening", socks.LocalAddrs(), "planet", fmt.Sprintf("%016x", planet.ID), "moons", len(moons))
 	return s, nil
@@ -294,6 +332,9 @@ func (s *Service) Close() error {
 		}
 		s.closeErr = errors.Join(errs...)
 		s.wg.Wait()
+		if s.netns.IsOpen() {
+			s.netns.Close()
+		}
 		s.log.Info("node stopped", "address", s.id.Address.String())
 	})
 	return s.closeErr
@@ -325,13 +366,14 @@ func (s *Service) receive(sock vl1.Socket, c *udp.Conn) {
 			m := &msgs[i]
 			next = min(next, s.node.ReceiveWire(time.Now().UnixMilli(), sock, m.Addr, m.Buf[:m.N]))
 		}
+		s.flushPorts()
 		s.Poke(next)
 	}
 }
 
 func (s *Service) timer() {
 	defer s.wg.Done()
-	deadline := s.node.Background(time.Now().UnixMilli())
+	deadline := s.background()
 	t := time.NewTimer(time.Until(time.UnixMilli(deadline)))
 	defer t.Stop()
 	for {
@@ -344,7 +386,7 @@ func (s *Service) timer() {
 			}
 			deadline = d
 		case <-t.C:
-			deadline = s.node.Background(time.Now().UnixMilli())
+			deadline = s.background()
 		}
 		t.Reset(max(time.Until(time.UnixMilli(deadline)), time.Millisecond))
 	}
@@ -520,7 +562,9 @@ func (s *Service) serveAPI() error {
 	if err != nil {
 		return fmt.Errorf("controller database: %w", err)
 	}
-	s.api.Controller = controller.New(s.id.Address, store, controller.Options{}).Handler()
+	s.ctl = controller.New(s.id.Address, store, controller.Options{Signer: s.id, Pusher: s.sw})
+	s.api.Controller = s.ctl.Handler()
+	s.sw.SetMaster(master{s.ctl})
 
 	port := fmt.Sprint(s.socks.Port())
 	var bound int
