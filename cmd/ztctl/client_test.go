@@ -107,7 +107,7 @@ func TestNodeCommandsRegistrable(t *testing.T) {
 			seen[n]++
 		}
 	}
-	want := []string{"info", "listpeers", "peers", "listmoons", "orbit", "deorbit", "ping"}
+	want := []string{"info", "listpeers", "peers", "listmoons", "orbit", "deorbit", "ping", "listnetworks", "join", "leave", "set", "get"}
 	cmds := nodeCommands()
 	if len(cmds) != len(want) {
 		t.Fatalf("%d commands", len(cmds))
@@ -334,18 +334,27 @@ func TestClientPing(t *testing.T) {
 	stop := bed.Start()
 	defer func() { stop() }() // stop is replaced below
 
-	// Flags after the address work too.
-	out, errOut, code := runClient(t, env, cmdArgs("ping", c, "2e57b20512", "-c", "3", "-i", "0.05", "-s", "300")...)
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if code != 0 || errOut != "" || len(lines) != 6 || lines[0] != "PING 2e57b20512: 300 bytes of ECHO payload" ||
-		!replyLine.MatchString(lines[1]) || !replyLine.MatchString(lines[2]) || !replyLine.MatchString(lines[3]) ||
-		lines[4] != "--- 2e57b20512 ping statistics ---" ||
-		!regexp.MustCompile(`^3 sent, 3 received, 0% loss, rtt min/avg/max = \d+/\d+/\d+ ms$`).MatchString(lines[5]) {
-		t.Fatalf("ping: exit %d\n%s%s", code, out, errOut)
+	// Flags after the address work too. The bed runs in real time, so a
+	// loaded machine may lose an answer: up to three tries.
+	good := func(out, errOut string, code int) bool {
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		return code == 0 && errOut == "" && len(lines) == 6 && lines[0] == "PING 2e57b20512: 300 bytes of ECHO payload" &&
+			replyLine.MatchString(lines[1]) && replyLine.MatchString(lines[2]) && replyLine.MatchString(lines[3]) &&
+			lines[4] == "--- 2e57b20512 ping statistics ---" &&
+			regexp.MustCompile(`^3 sent, 3 received, 0% loss, rtt min/avg/max = \d+/\d+/\d+ ms$`).MatchString(lines[5])
+	}
+	for try := 1; ; try++ {
+		out, errOut, code := runClient(t, env, cmdArgs("ping", c, "2e57b20512", "-c", "3", "-i", "0.05", "-s", "300")...)
+		if good(out, errOut, code) {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("ping: exit %d\n%s%s", code, out, errOut)
+		}
 	}
 
 	// Nobody answers: 100% loss, exit 1.
-	out, _, code = runClient(t, env, cmdArgs("ping", c, "-c", "1", "-W", "0.2", "0123456789")...)
+	out, _, code := runClient(t, env, cmdArgs("ping", c, "-c", "1", "-W", "0.2", "0123456789")...)
 	want := "PING 0123456789: 56 bytes of ECHO payload\nno reply from 0123456789 within 200 ms\n" +
 		"--- 0123456789 ping statistics ---\n1 sent, 0 received, 100% loss\n"
 	if code != 1 || out != want {

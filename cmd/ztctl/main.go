@@ -73,6 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 var nodeCommandNames = map[string]bool{
 	"info": true, "status": true, "listpeers": true, "peers": true,
 	"listmoons": true, "orbit": true, "deorbit": true, "ping": true,
+	"listnetworks": true, "join": true, "leave": true, "set": true, "get": true,
 }
 
 // leadingOptionsLast moves zerotier-cli-style options given before a node

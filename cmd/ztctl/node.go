@@ -9,8 +9,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// nodeCommands are the local API client commands, zerotier-cli's for VL1:
-// info, listpeers, peers, listmoons, orbit, deorbit, and ping (ztx).
+// nodeCommands are the local API client commands, zerotier-cli's: info,
+// listpeers, peers, listmoons, orbit, deorbit, listnetworks, join, leave,
+// set, get; and ping (ztx).
 func nodeCommands() []*cli.Command { return newNodeCommands(defaultClientEnv()) }
 
 func newNodeCommands(env clientEnv) []*cli.Command {
@@ -28,7 +29,7 @@ func newNodeCommands(env clientEnv) []*cli.Command {
 			return body(c, a, args)
 		}
 	}
-	return []*cli.Command{
+	return append([]*cli.Command{
 		{
 			Name:    "info",
 			Aliases: []string{"status"},
@@ -69,7 +70,7 @@ func newNodeCommands(env clientEnv) []*cli.Command {
 			Action:    action("deorbit", nodeDeorbit),
 		},
 		pingCommand(env, action),
-	}
+	}, networkCommands(action)...)
 }
 
 func nodeInfo(c *cli.Context, a *apiClient, _ []string) error {

@@ -14,7 +14,8 @@ import (
 // Any path parses or fails with 400/404, and what parses prints back.
 func FuzzRoute(f *testing.F) {
 	for _, s := range []string{"/status", "/peer", "/peer/2e57b20512", "/moon/DEADBEEF00", "/ztx/ping/0123456789",
-		"/ztx/peer/", "/peer/2e57b2051g", "/peer//", "/../status", "/metrics", "/health?x"} {
+		"/ztx/peer/", "/peer/2e57b2051g", "/peer//", "/../status", "/metrics", "/health?x",
+		"/network", "/network/8056c2e21c000001", "/network/8056C2E21C00000", "/network/+056c2e21c000001"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
@@ -25,11 +26,14 @@ func FuzzRoute(f *testing.F) {
 			}
 			return
 		}
-		if rt.arg > 0xffffffffff {
-			t.Fatalf("%q: argument %x beyond 40 bits", path, rt.arg)
-		}
 		for _, w := range withArg {
-			if w.ep == rt.ep && !strings.EqualFold(path, fmt.Sprintf("%s%010x", w.prefix, rt.arg)) {
+			if w.ep != rt.ep {
+				continue
+			}
+			if rt.arg>>(4*w.digits) != 0 && w.digits < 16 {
+				t.Fatalf("%q: argument %x beyond %d hex digits", path, rt.arg, w.digits)
+			}
+			if !strings.EqualFold(path, fmt.Sprintf("%s%0*x", w.prefix, w.digits, rt.arg)) {
 				t.Fatalf("%q parsed as %+v", path, rt)
 			}
 		}
@@ -49,6 +53,12 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add("GET", "/ztx/peer", "", "")
 	f.Add("BREW", "/status?auth=tok", "", "")
 	f.Add("GET", "/status?jsonp=alert(1)", "", "tok")
+	f.Add("GET", "/network", "", "tok")
+	f.Add("GET", "/network/8056c2e21c000001?jsonp=cb", "", "tok")
+	f.Add("POST", "/network/8056c2e21c000001", `{"allowDNS":true,"allowManaged":false}`, "tok")
+	f.Add("PUT", "/network/8056C2E21C000001", `{"allowGlobal":1}`, "tok")
+	f.Add("POST", "/network/8056c2e21c000001", `[`, "tok")
+	f.Add("DELETE", "/network/8056c2e21c000001", "", "tok")
 	s, _ := newStubService()
 	f.Fuzz(func(t *testing.T, method, target, body, token string) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
@@ -65,6 +75,10 @@ func FuzzServeHTTP(f *testing.F) {
 		s.ServeHTTP(w, r)
 		switch w.Code {
 		case 200, 400, 401, 404, 405, 413, 504:
+		case 500:
+			if !strings.HasPrefix(r.URL.Path, "/network/") || r.Method != "POST" && r.Method != "PUT" {
+				t.Fatalf("%s %q: status 500", method, target)
+			}
 		default:
 			t.Fatalf("%s %q: status %d", method, target, w.Code)
 		}

@@ -86,7 +86,15 @@ func TestParseRoute(t *testing.T) {
 		{"/peer/+e57b20512", 0, 0, 400},
 		{"/moon/000000deadbeef00", 0, 0, 400},
 		{"/status/", 0, 0, 404},
-		{"/network", 0, 0, 404},
+		{"/network", epNetworks, 0, 0},
+		{"/network/8056C2E21C000001", epNetwork, 0x8056c2e21c000001, 0},
+		{"/network/ffffffffffffffff", epNetwork, 0xffffffffffffffff, 0},
+		{"/network/", 0, 0, 400},
+		{"/network/8056c2e21c00001", 0, 0, 400},
+		{"/network/8056c2e21c0000011", 0, 0, 400},
+		{"/network/8056c2e21c00000x", 0, 0, 400},
+		{"/network/-056c2e21c000001", 0, 0, 400},
+		{"/networks", 0, 0, 404},
 		{"", 0, 0, 404},
 	} {
 		rt, err := parseRoute(c.path)

@@ -21,10 +21,12 @@ const (
 	epZtxPeers
 	epZtxPeer
 	epZtxPing
+	epNetworks
+	epNetwork
 )
 
 // route is a parsed request path: the endpoint and, for /peer/<x>,
-// /moon/<x> and the ztx ones, the 10-hex-digit argument.
+// /moon/<x>, /network/<x> and the ztx ones, the hex argument.
 type route struct {
 	ep  endpoint
 	arg uint64
@@ -50,19 +52,22 @@ var fixed = map[string]endpoint{
 	"/peer":     epPeers,
 	"/moon":     epMoons,
 	"/ztx/peer": epZtxPeers,
+	"/network":  epNetworks,
 }
 
-// withArg are the endpoints taking exactly 10 hex digits after the prefix
-// (the reference's route regexes, matched against the whole path).
+// withArg are the endpoints taking exactly digits hex digits after the
+// prefix (the reference's route regexes, matched against the whole path).
 var withArg = []struct {
 	prefix string
 	ep     endpoint
+	digits int
 	what   string
 }{
-	{"/peer/", epPeer, "peer address"},
-	{"/moon/", epMoon, "moon world ID"},
-	{"/ztx/peer/", epZtxPeer, "peer address"},
-	{"/ztx/ping/", epZtxPing, "peer address"},
+	{"/peer/", epPeer, 10, "peer address"},
+	{"/moon/", epMoon, 10, "moon world ID"},
+	{"/network/", epNetwork, 16, "network ID"},
+	{"/ztx/peer/", epZtxPeer, 10, "peer address"},
+	{"/ztx/ping/", epZtxPing, 10, "peer address"},
 }
 
 // parseRoute maps a request path to its endpoint. Unknown paths are 404;
@@ -76,18 +81,18 @@ func parseRoute(path string) (route, *httpError) {
 		if !ok {
 			continue
 		}
-		v, ok := parseHex10(arg)
+		v, ok := parseHex(arg, w.digits)
 		if !ok {
-			return route{}, errorf(http.StatusBadRequest, "%s must be exactly 10 hex digits, not %q", w.what, clip(arg))
+			return route{}, errorf(http.StatusBadRequest, "%s must be exactly %d hex digits, not %q", w.what, w.digits, clip(arg))
 		}
 		return route{ep: w.ep, arg: v}, nil
 	}
 	return route{}, errorf(http.StatusNotFound, "no such endpoint: %q", clip(path))
 }
 
-// parseHex10 reads exactly 10 hex digits (either case).
-func parseHex10(s string) (uint64, bool) {
-	if len(s) != 10 {
+// parseHex reads exactly n (at most 16) hex digits, either case.
+func parseHex(s string, n int) (uint64, bool) {
+	if len(s) != n || n > 16 {
 		return 0, false
 	}
 	for i := 0; i < len(s); i++ {
@@ -106,7 +111,7 @@ func isHex(c byte) bool {
 // methods lists the methods each endpoint answers (HEAD goes with GET).
 func methods(ep endpoint) []string {
 	switch ep {
-	case epMoon:
+	case epMoon, epNetwork:
 		return []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}
 	case epZtxPing:
 		return []string{http.MethodPost}

@@ -64,6 +64,9 @@ type Service struct {
 	// Controller, if set, serves /controller and /unstable/controller
 	// (the embedded network controller's API), after the same checks.
 	Controller http.Handler
+	// Networks, if set, serves /network (the virtual networks joined);
+	// nil: /network answers 503, as everything does without a Node.
+	Networks Networks
 
 	// Counters returns a consistent copy of the node's counters for
 	// /metrics; nil: no counter metrics.
@@ -150,6 +153,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, http.StatusOK, s.ztxPeer(identity.Address(rt.arg)))
 	case epZtxPing:
 		s.ping(w, r, identity.Address(rt.arg))
+	case epNetworks, epNetwork:
+		if s.Networks == nil {
+			s.fail(w, r, errorf(http.StatusServiceUnavailable, "virtual networks are not available"))
+			return
+		}
+		if rt.ep == epNetworks {
+			s.reply(w, r, http.StatusOK, s.networks())
+		} else {
+			s.network(w, r, method, rt.arg)
+		}
 	}
 }
 
@@ -235,6 +248,21 @@ func (s *Service) reply(w http.ResponseWriter, r *http.Request, status int, v an
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// replyEmpty answers with no content, as the reference's setContent
+// does: {} as JSON, or <fn>(null); as JSONP.
+func (s *Service) replyEmpty(w http.ResponseWriter, r *http.Request, status int) {
+	h := w.Header()
+	if cb, ok := jsonpCallback(r); ok {
+		h.Set("Content-Type", "application/javascript")
+		w.WriteHeader(status)
+		io.WriteString(w, cb+"(null);")
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, "{}")
 }
 
 // errorBody is the body of ztx's error replies, shaped like the
@@ -388,13 +416,9 @@ func (s *Service) moon(w http.ResponseWriter, r *http.Request, method string, id
 // the seed "0" mean no seed, as in the reference; unreadable JSON and
 // seeds that are not addresses are refused.
 func orbitSeed(w http.ResponseWriter, r *http.Request) (identity.Address, *httpError) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return 0, errorf(http.StatusRequestEntityTooLarge, "body larger than %d bytes", maxBody)
-		}
-		return 0, errorf(http.StatusBadRequest, "reading body: %v", err)
+	b, herr := readBody(w, r)
+	if herr != nil {
+		return 0, herr
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return 0, nil
@@ -413,6 +437,19 @@ func orbitSeed(w http.ResponseWriter, r *http.Request) (identity.Address, *httpE
 		return 0, errorf(http.StatusBadRequest, "seed: %v", err)
 	}
 	return a, nil
+}
+
+// readBody reads a request body of at most maxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *httpError) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "body larger than %d bytes", maxBody)
+		}
+		return nil, errorf(http.StatusBadRequest, "reading body: %v", err)
+	}
+	return b, nil
 }
 
 // isControllerPath reports whether a request is for the embedded controller.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/netip"
 	"sync"
 
@@ -86,5 +87,58 @@ func (n *stubNode) Ping(now int64, dest identity.Address, size int) (uint64, int
 
 func newStubService() (*Service, *stubNode) {
 	n := newStub()
-	return &Service{Node: n, Clock: func() int64 { return 5000 }, AuthToken: "tok", MetricsToken: "met"}, n
+	return &Service{Node: n, Networks: &stubNetworks{}, Clock: func() int64 { return 5000 }, AuthToken: "tok", MetricsToken: "met"}, n
+}
+
+// stubNetworks is a Networks without VL2 behind it (apitest.Networks is
+// the fuller one; this package's own tests cannot import it). Joining
+// network 0 fails.
+type stubNetworks struct {
+	mu   sync.Mutex
+	nets map[uint64]NetworkState
+}
+
+var _ Networks = (*stubNetworks)(nil)
+
+func (n *stubNetworks) Networks(now int64) []NetworkState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []NetworkState
+	for _, st := range n.nets {
+		out = append(out, st)
+	}
+	return out
+}
+
+func (n *stubNetworks) Network(now int64, nwid uint64) (NetworkState, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st, ok := n.nets[nwid]
+	return st, ok
+}
+
+func (n *stubNetworks) Join(now int64, nwid uint64, set NetworkSettingsUpdate) (NetworkState, error) {
+	if nwid == 0 {
+		return NetworkState{}, errors.New("network 0 has no controller")
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.nets == nil {
+		n.nets = map[uint64]NetworkState{}
+	}
+	st, ok := n.nets[nwid]
+	if !ok {
+		st = NetworkState{ID: nwid, MTU: 2800, Settings: NetworkSettings{AllowManaged: true}}
+	}
+	st.Settings = set.Apply(st.Settings)
+	n.nets[nwid] = st
+	return st, nil
+}
+
+func (n *stubNetworks) Leave(now int64, nwid uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.nets[nwid]
+	delete(n.nets, nwid)
+	return ok
 }

@@ -95,7 +95,7 @@ func (n *Node) emit(now int64, p *peer, via *path, pkt packet.Packet, mtu int) b
 	if len(pkt) <= mtu {
 		ok = n.host.Send(via.sock, via.addr, pkt, 0)
 	} else {
-		pieces, err := packet.Fragment(pkt, mtu)
+		pieces, err := packet.FragmentEven(pkt, mtu)
 		if err != nil {
 			return false
 		}

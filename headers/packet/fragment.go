@@ -128,3 +128,36 @@ func Fragment(pkt Packet, mtu int) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// FragmentEven cuts an armored packet into as many datagrams as Fragment
+// does, but of equal sizes (the last may be a byte or so shorter) instead
+// of a full head and a short tail. Receivers reassemble either alike;
+// equal sizes let a run of packets to one peer leave as a single UDP GSO
+// send.
+func FragmentEven(pkt Packet, mtu int) ([][]byte, error) {
+	if len(pkt) < MinPacketLength {
+		return nil, fmt.Errorf("fragment: %w", ErrTooShort)
+	}
+	n := Pieces(len(pkt), mtu)
+	if n <= 1 || n > MaxPacketFragments || !pkt.Fragmented() {
+		return Fragment(pkt, mtu)
+	}
+	size := (len(pkt) + (n-1)*MinFragmentLength + n - 1) / n
+	if size < MinPacketLength || size > mtu {
+		return Fragment(pkt, mtu)
+	}
+	out := make([][]byte, 1, n)
+	out[0] = pkt[:size]
+	rest := pkt[size:]
+	buf := make([]byte, 0, len(rest)+(n-1)*MinFragmentLength)
+	id, dest := pkt.ID(), pkt.Dest()
+	per := size - MinFragmentLength
+	for k := 1; k < n; k++ {
+		chunk := rest[:min(per, len(rest))]
+		rest = rest[len(chunk):]
+		start := len(buf)
+		buf = AppendFragment(buf, id, dest, n, k, chunk)
+		out = append(out, buf[start:len(buf):len(buf)])
+	}
+	return out, nil
+}

@@ -125,6 +125,45 @@ func TestFragmentSplit(t *testing.T) {
 	}
 }
 
+// TestFragmentEven: the same pieces as Fragment but of equal sizes (the
+// last at most n-1 bytes shorter), rebuilding the packet.
+func TestFragmentEven(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, mtu := range []int{100, 577, MinPhysMTU, DefaultPhysMTU, 2800} {
+		for _, size := range []int{MinPacketLength, 101, 1000, 1432, 1433, 2838, 5000, 9000} {
+			p := randomPacket(r, size-MinPacketLength)
+			n := Pieces(size, mtu)
+			if n > MaxPacketFragments {
+				continue
+			}
+			p.SetFragmented(n > 1)
+			pieces, err := FragmentEven(p, mtu)
+			if err != nil {
+				t.Fatalf("size %d mtu %d: %v", size, mtu, err)
+			}
+			if len(pieces) != n {
+				t.Fatalf("size %d mtu %d: %d pieces, want %d", size, mtu, len(pieces), n)
+			}
+			joined := append([]byte(nil), pieces[0]...)
+			for i, b := range pieces {
+				if len(b) > mtu || len(b) > len(pieces[0]) || len(pieces[0])-len(b) >= n {
+					t.Fatalf("size %d mtu %d: piece %d is %d bytes, head %d", size, mtu, i, len(b), len(pieces[0]))
+				}
+				if i > 0 {
+					f, err := ParseFragment(b)
+					if err != nil || f.Number() != i || f.Total() != n {
+						t.Fatalf("piece %d: %v", i, err)
+					}
+					joined = append(joined, f.Chunk()...)
+				}
+			}
+			if !bytes.Equal(joined, p) {
+				t.Fatalf("size %d mtu %d: pieces do not rebuild the packet", size, mtu)
+			}
+		}
+	}
+}
+
 func TestFragmentErrors(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	p := randomPacket(r, 3000)

@@ -13,7 +13,9 @@
 //	planet                 serialized planet (headers/world)
 //	moons.d/<16 hex>.moon  serialized moons
 //	peers.d/<10 hex>.peer  peer cache (PeerRecord)
-//	networks.d/<16 hex>.conf, .local.conf   per-network state (raw bytes)
+//	networks.d/<16 hex>.conf        network config (raw dictionary bytes)
+//	networks.d/<16 hex>.local.conf  member's settings (NetworkSettings)
+//	devicemap              legacy network ID to interface names (DeviceMap)
 //	controller.d/          embedded controller database (not read here)
 //
 // Every write goes to a temporary file in the same directory, is synced

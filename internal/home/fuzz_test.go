@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ztx/ztx/internal/testvec"
@@ -96,6 +97,42 @@ func FuzzTrustedPaths(f *testing.F) {
 		for _, p := range ParseTrustedPaths(b) {
 			if p.TrustedPathID == 0 || p.Prefix.Bits() <= 0 || !p.Prefix.IsValid() {
 				t.Fatalf("bad row %+v", p)
+			}
+		}
+	})
+}
+
+// Any .local.conf reads, and what is written reads back the same (but for
+// the whitelist, which is not written).
+func FuzzNetworkSettings(f *testing.F) {
+	for _, s := range []string{
+		"allowManaged=1\nallowGlobal=0\nallowDefault=0\nallowDNS=0\n", "", "allowManaged=10.0.0.0/8,fd00::/8",
+		"allowManaged=\\e\\0\\n\nallowDNS=t", "allowGlobal=1\r\nallowManaged=TRUE!",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := ParseNetworkSettings(b)
+		if s.ManagedWhitelist != nil && !s.AllowManaged {
+			t.Fatalf("a whitelist with allowManaged off: %+v", s)
+		}
+		out := s.AppendMarshal(nil)
+		back := ParseNetworkSettings(out)
+		s.ManagedWhitelist = nil
+		if !reflect.DeepEqual(back, s) {
+			t.Fatalf("%q read back as %+v, want %+v", out, back, s)
+		}
+	})
+}
+
+// Any devicemap reads into IDs and usable interface names.
+func FuzzDeviceMap(f *testing.F) {
+	f.Add([]byte("f737c19395000001=zta-zt0\n"))
+	f.Add([]byte("0123456789abcdef==ztfoo=x\r\n=y\n\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for id, name := range ParseDeviceMap(b) {
+			if name == "" || len(name) > 15 || strings.ContainsAny(name, "\r\n=\x00") {
+				t.Fatalf("%016x: name %q", id, name)
 			}
 		}
 	})

@@ -31,7 +31,7 @@ type testNode struct {
 	addr   identity.Address
 }
 
-func homeFor(t *testing.T, idFile, bind string, planet []byte) string {
+func homeFor(t testing.TB, idFile, bind string, planet []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	if planet == nil {
@@ -49,7 +49,7 @@ func homeFor(t *testing.T, idFile, bind string, planet []byte) string {
 	return dir
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -62,17 +62,14 @@ func copyFile(t *testing.T, from, to string) {
 
 // startIn starts a node whose sockets live in ns, with the session's
 // private planet (or the given one).
-func startIn(t *testing.T, ns *netns.NS, idFile string, bind netip.Addr, planet ...[]byte) *testNode {
+func startIn(t testing.TB, ns *netns.NS, idFile string, bind netip.Addr, planet ...[]byte) *testNode {
 	t.Helper()
 	var pl []byte
 	if len(planet) > 0 {
 		pl = planet[0]
 	}
 	n := &testNode{echoes: make(chan vl1.EchoReply, 16)}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", idFile)
-	}
+	log := testLogger(idFile)
 	err := ns.Do(func() error {
 		s, err := Start(Options{Home: homeFor(t, idFile, bind.String(), pl), Port: -1, Logger: log,
 			OnEcho: func(r vl1.EchoReply) { n.echoes <- r }})
@@ -138,7 +135,7 @@ func (n *testNode) tryPing(to *testNode) (vl1.EchoReply, bool) {
 	}
 }
 
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool, show ...*testNode) {
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool, show ...*testNode) {
 	t.Helper()
 	end := time.Now().Add(limit)
 	for !cond() {
@@ -358,4 +355,12 @@ func TestIPv6(t *testing.T) {
 	if r := a.ping(t, b); r.Relayed || r.From.Addr() != seg.Addr(nsB) {
 		t.Fatalf("IPv6 ping: %+v", r)
 	}
+}
+
+// testLogger logs to stderr with -v, else nowhere.
+func testLogger(name string) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", name)
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+	"github.com/ztx/ztx/controlplane/api"
 	"github.com/ztx/ztx/controlplane/netconf"
 	"github.com/ztx/ztx/controlplane/vl2"
 	"github.com/ztx/ztx/dataplane/tap"
+	"github.com/ztx/ztx/internal/home"
 )
 
 // groupScanPeriod is how often the ports' multicast subscriptions are
@@ -129,7 +131,7 @@ func (s *Service) rejoin(now int64) {
 		s.log.Warn("networks.d", "error", err)
 	}
 	for _, id := range ids {
-		saved, _ := s.home.ReadNetworkConf(id)
+		saved, _ := s.home.JoinNetwork(id)
 		s.loadSettings(id)
 		if err := s.sw.Join(now, id, saved); err != nil {
 			s.log.Warn("rejoining", "network", fmt.Sprintf("%016x", id), "error", err)
@@ -509,59 +511,108 @@ func linkMulticast(ifname string) []vl2.Group {
 
 // deviceMap reads the home's devicemap file (absent: none).
 func (s *Service) deviceMap() map[uint64]string {
-	f, err := os.Open(s.home.Path("devicemap"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	m, _ := tap.ParseDeviceMap(f)
+	m, _ := s.home.DeviceMap()
 	return m
 }
 
 // loadSettings reads networks.d/<nwid>.local.conf.
 func (s *Service) loadSettings(nwid uint64) netSettings {
-	set := defaultSettings()
-	if b, err := s.home.ReadNetworkLocalConf(nwid); err == nil && len(b) > 0 {
-		set = parseSettings(b)
+	hs, err := s.home.NetworkSettings(nwid)
+	if err != nil {
+		s.log.Warn("networks.d", "network", fmt.Sprintf("%016x", nwid), "error", err)
+		hs = home.DefaultNetworkSettings()
 	}
+	set := netSettings{AllowManaged: hs.AllowManaged, AllowGlobal: hs.AllowGlobal, AllowDefault: hs.AllowDefault,
+		AllowDNS: hs.AllowDNS, Whitelist: hs.ManagedWhitelist}
 	s.nets.mu.Lock()
 	s.nets.settings[nwid] = set
 	s.nets.mu.Unlock()
 	return set
 }
 
-// parseSettings reads a .local.conf dictionary (key=value lines).
-func parseSettings(b []byte) netSettings {
-	set := defaultSettings()
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if !ok {
-			continue
-		}
-		on := strings.HasPrefix(v, "1") || strings.HasPrefix(v, "t") || strings.HasPrefix(v, "T")
-		switch k {
-		case "allowManaged":
-			if len(v) <= 5 {
-				set.AllowManaged = on
-				continue
-			}
-			set.AllowManaged = true
-			for _, item := range strings.Split(v, ",") {
-				if p, err := netip.ParsePrefix(strings.TrimSpace(item)); err == nil {
-					set.Whitelist = append(set.Whitelist, p)
-				} else if a, err := netip.ParseAddr(strings.TrimSpace(item)); err == nil {
-					set.Whitelist = append(set.Whitelist, netip.PrefixFrom(a, a.BitLen()))
-				}
-			}
-		case "allowGlobal":
-			set.AllowGlobal = on
-		case "allowDefault":
-			set.AllowDefault = on
-		case "allowDNS":
-			set.AllowDNS = on
+// apiNetworks is the VL2 side as the local API's Networks.
+type apiNetworks Service
+
+func (a *apiNetworks) Networks(now int64) []api.NetworkState {
+	s := (*Service)(a)
+	var out []api.NetworkState
+	for _, id := range s.sw.Networks() {
+		if st, ok := a.Network(now, id); ok {
+			out = append(out, st)
 		}
 	}
-	return set
+	return out
+}
+
+func (a *apiNetworks) Network(now int64, nwid uint64) (api.NetworkState, bool) {
+	s := (*Service)(a)
+	in, ok := s.sw.Info(nwid)
+	if !ok {
+		return api.NetworkState{}, false
+	}
+	set := s.networkSettings(nwid)
+	st := api.NetworkState{
+		ID: nwid, MAC: in.MAC, Status: api.NetworkStatus(in.Status), Type: api.NetworkPrivate, MTU: tap.DefaultMTU,
+		Bridge: in.Bridge, PortDeviceName: s.PortName(nwid),
+		Settings:               api.NetworkSettings{AllowManaged: set.AllowManaged, AllowGlobal: set.AllowGlobal, AllowDefault: set.AllowDefault, AllowDNS: set.AllowDNS},
+		MulticastSubscriptions: in.Groups,
+	}
+	s.nets.mu.RLock()
+	if _, bad := s.nets.portErr[nwid]; bad {
+		st.Status, st.PortError = api.NetworkPortError, -1
+	}
+	s.nets.mu.RUnlock()
+	if c := in.Config; c != nil {
+		st.Name, st.MTU, st.NetconfRevision = c.Name, int(c.MTU), c.Revision
+		if !c.Private() {
+			st.Type = api.NetworkPublic
+		}
+		st.BroadcastEnabled = c.Broadcast()
+		st.AssignedAddresses = c.StaticIPs
+		for _, r := range c.Routes {
+			st.Routes = append(st.Routes, api.NetworkRoute{Target: r.Target, Via: r.Via, Flags: r.Flags, Metric: r.Metric})
+		}
+		st.DNS.Domain = c.DNS.Domain
+		for _, srv := range c.DNS.Servers {
+			if srv.IsValid() {
+				st.DNS.Servers = append(st.DNS.Servers, srv.Addr())
+			}
+		}
+		st.SSOEnabled = c.SSOEnabled
+		st.AuthenticationURL = c.AuthURL
+		st.AuthenticationExpiryTime = c.AuthExpiry
+	}
+	if in.AuthInfo != nil {
+		st.SSOEnabled = true
+		st.AuthenticationURL = in.AuthInfo.AuthURL
+	}
+	return st, true
+}
+
+func (a *apiNetworks) Join(now int64, nwid uint64, upd api.NetworkSettingsUpdate) (api.NetworkState, error) {
+	s := (*Service)(a)
+	hs, err := s.home.NetworkSettings(nwid)
+	if err != nil {
+		hs = home.DefaultNetworkSettings()
+	}
+	cur := upd.Apply(api.NetworkSettings{AllowManaged: hs.AllowManaged, AllowGlobal: hs.AllowGlobal, AllowDefault: hs.AllowDefault, AllowDNS: hs.AllowDNS})
+	hs.AllowManaged, hs.AllowGlobal, hs.AllowDefault, hs.AllowDNS = cur.AllowManaged, cur.AllowGlobal, cur.AllowDefault, cur.AllowDNS
+	if err := s.home.WriteNetworkSettings(nwid, hs); err != nil {
+		return api.NetworkState{}, err
+	}
+	_, joined := s.sw.Info(nwid)
+	if err := s.JoinNetwork(nwid); err != nil {
+		return api.NetworkState{}, err
+	}
+	if joined { // new settings for a running network
+		(*vl2Host)(s).NetworkChanged(nwid)
+	}
+	st, _ := a.Network(now, nwid)
+	return st, nil
+}
+
+func (a *apiNetworks) Leave(now int64, nwid uint64) bool {
+	return (*Service)(a).LeaveNetwork(nwid)
 }
 
 // Switch is the VL2 core.

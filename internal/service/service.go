@@ -132,7 +132,7 @@ func Start(o Options) (*Service, error) {
 	if !conf.Settings.PrimaryPortSet && o.Port >= 0 {
 		port = uint16(o.Port)
 	}
-	socks, err := udp.ListenSet(conf.Settings.Bind, port, udp.Options{ReadBuffer: 4 << 20, WriteBuffer: 4 << 20})
+	socks, err := udp.ListenSet(conf.Settings.Bind, port, udp.Options{ReadBuffer: 4 << 20, WriteBuffer: 4 << 20, GSO: true, GRO: true})
 	if err != nil {
 		return nil, fmt.Errorf("binding UDP port %d: %w", port, err)
 	}
@@ -266,7 +266,7 @@ func (s *Service) ListeningOn() []netip.AddrPort {
 // listenSecondary binds the secondary port: the configured one, or a
 // random one from 20000 on, as the reference picks it.
 func listenSecondary(bind []netip.Addr, configured, primary uint16) (*udp.Set, error) {
-	opts := udp.Options{ReadBuffer: 4 << 20, WriteBuffer: 4 << 20}
+	opts := udp.Options{ReadBuffer: 4 << 20, WriteBuffer: 4 << 20, GSO: true, GRO: true}
 	if configured != 0 {
 		return udp.ListenSet(bind, configured, opts)
 	}
@@ -556,6 +556,7 @@ func (s *Service) serveAPI() error {
 			return 0
 		},
 		Counters: s.node.Stats,
+		Networks: (*apiNetworks)(s),
 	}
 	// The embedded network controller, on by default as in the reference.
 	store, err := controller.OpenFileStore(s.home.ControllerDBPath(&s.conf.Settings))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ztx/ztx/controlplane/controller"
+	"github.com/ztx/ztx/controlplane/vl1"
 	"github.com/ztx/ztx/controlplane/vl2"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/internal/netns"
@@ -20,14 +21,16 @@ type vnet struct {
 	nsR, nsC, nsA, nsB *netns.NS
 	root, ctl, a, b    *testNode
 	nwid               uint64
+	seg                *netns.Segment
 }
 
-func newVnet(t *testing.T) *vnet {
+func newVnet(t testing.TB) *vnet {
 	t.Helper()
 	netns.RequireRoot(t)
 	netns.RequireCommands(t, "ip", "nft", "ping")
 	v := &vnet{nsR: netns.New(t, "root"), nsC: netns.New(t, "ctl"), nsA: netns.New(t, "a"), nsB: netns.New(t, "b")}
 	seg := netns.Bridge(t, "lan", lan, v.nsR, v.nsC, v.nsA, v.nsB)
+	v.seg = seg
 	v.root = startIn(t, v.nsR, "id1.secret", seg.Addr(v.nsR))
 	v.ctl = startIn(t, v.nsC, "", seg.Addr(v.nsC))
 	v.a = startIn(t, v.nsA, "id2.secret", seg.Addr(v.nsA))
@@ -44,7 +47,7 @@ func newVnet(t *testing.T) *vnet {
 
 // post updates the network (member "") or a member through the
 // controller, as the /controller API does.
-func (v *vnet) post(t *testing.T, member string, body string) {
+func (v *vnet) post(t testing.TB, member string, body string) {
 	t.Helper()
 	m, err := controller.DecodeBody([]byte(body))
 	if err != nil {
@@ -85,8 +88,20 @@ func (v *vnet) ip4(n *testNode) netip.Addr {
 	return netip.Addr{}
 }
 
+// authorize lets both members in and waits until they talk over the
+// network; it returns their addresses.
+func (v *vnet) authorize(t testing.TB) (ipA, ipB netip.Addr) {
+	t.Helper()
+	v.post(t, v.a.addr.String(), `{"authorized":true}`)
+	v.post(t, v.b.addr.String(), `{"authorized":true}`)
+	eventually(t, 20*time.Second, "both members configured", func() bool {
+		return v.status(v.a) == vl2.StatusOK && v.status(v.b) == vl2.StatusOK && v.ip4(v.a).IsValid() && v.ip4(v.b).IsValid()
+	})
+	return v.ip4(v.a), v.ip4(v.b)
+}
+
 // hasAddr reports whether a member's interface carries ip.
-func hasAddr(t *testing.T, ns *netns.NS, dev string, ip netip.Addr) bool {
+func hasAddr(t testing.TB, ns *netns.NS, dev string, ip netip.Addr) bool {
 	out, err := ns.Command(t.Context(), "ip", "-j", "addr", "show", "dev", dev).Output()
 	if err != nil {
 		return false
@@ -109,7 +124,7 @@ func hasAddr(t *testing.T, ns *netns.NS, dev string, ip netip.Addr) bool {
 	return false
 }
 
-func pings(ns *netns.NS, t *testing.T, to netip.Addr, count int) bool {
+func pings(ns *netns.NS, t testing.TB, to netip.Addr, count int) bool {
 	return ns.Command(t.Context(), "ping", "-c", fmt.Sprint(count), "-i", "0.2", "-W", "2", to.String()).Run() == nil
 }
 
@@ -130,12 +145,7 @@ func TestVirtualNetwork(t *testing.T) {
 	if v.a.svc.PortName(v.nwid) == "" {
 		t.Fatal("no interface for a joined network")
 	}
-	v.post(t, v.a.addr.String(), `{"authorized":true}`)
-	v.post(t, v.b.addr.String(), `{"authorized":true}`)
-	eventually(t, 20*time.Second, "both members configured", func() bool {
-		return v.status(v.a) == vl2.StatusOK && v.status(v.b) == vl2.StatusOK && v.ip4(v.a).IsValid() && v.ip4(v.b).IsValid()
-	})
-	ipA, ipB := v.ip4(v.a), v.ip4(v.b)
+	ipA, ipB := v.authorize(t)
 	devA, devB := v.a.svc.PortName(v.nwid), v.b.svc.PortName(v.nwid)
 	if !strings.HasPrefix(devA, "zt") {
 		t.Fatalf("interface name %q", devA)
@@ -147,6 +157,19 @@ func TestVirtualNetwork(t *testing.T) {
 	if !pings(v.nsB, t, ipA, 3) {
 		t.Fatal("B cannot ping A")
 	}
+
+	// The local API's view (what ztctl listnetworks shows).
+	st, ok := (*apiNetworks)(v.a.svc).Network(time.Now().UnixMilli(), v.nwid)
+	if !ok || st.Status.String() != "OK" || st.PortDeviceName != devA || st.Name != "vnet-test" ||
+		len(st.AssignedAddresses) == 0 || st.AssignedAddresses[0].Addr() != ipA || st.MTU != 2800 {
+		t.Fatalf("A's /network object: %+v", st)
+	}
+
+	// A restarted member rejoins from networks.d and talks again.
+	v.a = restartIn(t, v.nsA, v.a)
+	eventually(t, 20*time.Second, "A configured again after a restart", func() bool { return v.status(v.a) == vl2.StatusOK })
+	devA = v.a.svc.PortName(v.nwid)
+	eventually(t, 20*time.Second, "A pings B after its restart", func() bool { return pings(v.nsA, t, ipB, 1) }, v.a, v.b)
 
 	// Deauthorize B: the controller's revocation cuts it off at once.
 	v.post(t, v.b.addr.String(), `{"authorized":false}`)
@@ -162,4 +185,26 @@ func TestVirtualNetwork(t *testing.T) {
 	eventually(t, 10*time.Second, "A's interface removed", func() bool {
 		return v.nsA.Command(t.Context(), "ip", "link", "show", devA).Run() != nil
 	})
+}
+
+// restartIn stops a node and starts it again on the same home.
+func restartIn(t testing.TB, ns *netns.NS, n *testNode) *testNode {
+	t.Helper()
+	dir := n.svc.Home().Dir()
+	if err := n.svc.Close(); err != nil {
+		t.Log(err)
+	}
+	m := &testNode{echoes: make(chan vl1.EchoReply, 16)}
+	err := ns.Do(func() error {
+		s, err := Start(Options{Home: dir, Port: -1, Logger: testLogger("restarted"),
+			OnEcho: func(r vl1.EchoReply) { m.echoes <- r }})
+		m.svc = s
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.addr = m.svc.Identity().Address
+	t.Cleanup(func() { m.svc.Close() })
+	return m
 }
