@@ -8,7 +8,7 @@ packages=(
 	make git ca-certificates
 	clang llvm libbpf-dev        # bpf/ programs (bpf2go)
 	iproute2 nftables iperf3     # netns test bed and benchmarks
-	iputils-ping                 # virtual network tests
+	iputils-ping curl            # virtual network tests and the demo
 	tcpdump                      # captures in integration tests
 )
 
