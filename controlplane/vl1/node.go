@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/netip"
 	"sync"
 
@@ -43,6 +44,11 @@ type Node struct {
 	punches    []punch              // contact attempts scheduled by RENDEZVOUS
 	subs       subscriptions        // multicast LIKEs a root keeps
 	pending    []Inbound            // for the Upper, handed over after unlocking
+	txbuf      []byte               // packets being sent (the host copies)
+	rxbuf      []byte               // reassembly buffer of the ReceiveWire call in progress
+	fragbuf    []byte               // their fragments
+	pieces     [][]byte
+	ids        *mrand.ChaCha8 // packet IDs, seeded from the random source
 
 	idValidationInterval int64
 	lastPingPass         int64
@@ -140,6 +146,11 @@ func New(cfg Config, host Host, now int64) (*Node, error) {
 	if n.idValidationInterval == 0 {
 		n.idValidationInterval = identityValidationInterval
 	}
+	var seed [32]byte
+	if _, err := io.ReadFull(r, seed[:]); err != nil {
+		return nil, fmt.Errorf("vl1: random source: %w", err)
+	}
+	n.ids = mrand.NewChaCha8(seed)
 	n.replies.init()
 	for _, a := range n.topo.order {
 		if _, err := n.addPeer(n.topo.roots[a].id); err != nil {
@@ -169,6 +180,11 @@ func (n *Node) addPeer(id *identity.Identity) (*peer, error) {
 	n.peers[id.Address] = p
 	return p, nil
 }
+
+// packetID returns a fresh packet ID from a ChaCha8 stream (a CSPRNG)
+// seeded from the node's random source: unpredictable, and no system call
+// per packet.
+func (n *Node) packetID() uint64 { return n.ids.Uint64() }
 
 func (n *Node) random64() uint64 {
 	var b [8]byte

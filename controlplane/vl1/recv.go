@@ -3,6 +3,7 @@ package vl1
 import (
 	"bytes"
 	"net/netip"
+	"sync"
 
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/headers/packet"
@@ -10,12 +11,23 @@ import (
 	"github.com/ztx/ztx/headers/world"
 )
 
+// assembly holds buffers for reassembled packets: one per ReceiveWire
+// call in progress, kept until what it delivers has been handled.
+var assembly = sync.Pool{New: func() any {
+	b := make([]byte, 0, packet.MaxPacketLength)
+	return &b
+}}
+
 // ReceiveWire processes one datagram that arrived on sock from from. It
 // may modify data in place and does not keep it. It returns the time by
 // which Background should run next.
 func (n *Node) ReceiveWire(now int64, sock Socket, from netip.AddrPort, data []byte) int64 {
+	bp := assembly.Get().(*[]byte)
+	defer assembly.Put(bp)
 	n.mu.Lock()
+	n.rxbuf = (*bp)[:0]
 	next := n.receive(now, sock, from, data)
+	n.rxbuf = nil
 	if len(n.pending) == 0 {
 		n.mu.Unlock()
 		return next
@@ -47,7 +59,7 @@ func (n *Node) receive(now int64, sock Socket, from netip.AddrPort, data []byte)
 			n.relayFragment(now, f)
 			break
 		}
-		whole, done, err := n.reassembly.AddFragment(nil, data, now)
+		whole, done, err := n.reassembly.AddFragment(n.rxbuf, data, now)
 		if err != nil {
 			n.Counters.DroppedMalformed++
 		} else if done {
@@ -63,7 +75,7 @@ func (n *Node) receive(now int64, sock Socket, from netip.AddrPort, data []byte)
 			n.packet(now, sock, from, data)
 			break
 		}
-		whole, done, err := n.reassembly.AddHead(nil, data, now)
+		whole, done, err := n.reassembly.AddHead(n.rxbuf, data, now)
 		if err != nil {
 			n.Counters.DroppedMalformed++
 		} else if done {

@@ -35,7 +35,12 @@ func (n *Node) sendTo(now int64, dest identity.Address, verb packet.Verb, payloa
 // send builds a packet for p and sends it over p's best path, or through
 // an upstream, or queues it until a path exists.
 func (n *Node) send(now int64, p *peer, verb packet.Verb, payload []byte) bool {
-	pkt := packet.New(p.id.Address, n.self.Address, verb).AppendPayload(payload...)
+	// Built in a scratch buffer: the host copies what it sends, and what
+	// waits in the queue is the payload, copied.
+	if cap(n.txbuf) < packet.IndexPayload+len(payload) {
+		n.txbuf = make([]byte, 0, max(packet.IndexPayload+len(payload), packet.MaxPacketLength))
+	}
+	pkt := packet.Packet(packet.AppendHeader(n.txbuf[:0], n.packetID(), p.id.Address, n.self.Address, verb)).AppendPayload(payload...)
 	if compressVerb(verb) || verb == packet.VerbOK && len(payload) > 256 {
 		pkt = packet.Compress(pkt)
 	}
@@ -95,13 +100,18 @@ func (n *Node) emit(now int64, p *peer, via *path, pkt packet.Packet, mtu int) b
 	if len(pkt) <= mtu {
 		ok = n.host.Send(via.sock, via.addr, pkt, 0)
 	} else {
-		pieces, err := packet.FragmentEven(pkt, mtu)
+		if n.fragbuf == nil {
+			n.fragbuf = make([]byte, 0, packet.MaxPacketLength+packet.MaxPacketFragments*packet.MinFragmentLength)
+		}
+		pieces, err := packet.FragmentEven(pkt, mtu, n.pieces[:0], n.fragbuf[:0])
 		if err != nil {
 			return false
 		}
 		for _, piece := range pieces {
 			ok = n.host.Send(via.sock, via.addr, piece, 0) && ok
 		}
+		clear(pieces)
+		n.pieces = pieces[:0]
 	}
 	via.lastSend = now
 	if p != nil {

@@ -133,23 +133,28 @@ func Fragment(pkt Packet, mtu int) ([][]byte, error) {
 // does, but of equal sizes (the last may be a byte or so shorter) instead
 // of a full head and a short tail. Receivers reassemble either alike;
 // equal sizes let a run of packets to one peer leave as a single UDP GSO
-// send.
-func FragmentEven(pkt Packet, mtu int) ([][]byte, error) {
+// send. The pieces are appended to out; the fragments are built in buf's
+// storage when it has room (pass buf[:0] of a reused buffer), else in a
+// new one. The head aliases pkt.
+func FragmentEven(pkt Packet, mtu int, out [][]byte, buf []byte) ([][]byte, error) {
 	if len(pkt) < MinPacketLength {
 		return nil, fmt.Errorf("fragment: %w", ErrTooShort)
 	}
 	n := Pieces(len(pkt), mtu)
-	if n <= 1 || n > MaxPacketFragments || !pkt.Fragmented() {
-		return Fragment(pkt, mtu)
+	size := 0
+	if n > 1 && n <= MaxPacketFragments && pkt.Fragmented() {
+		size = (len(pkt) + (n-1)*MinFragmentLength + n - 1) / n
 	}
-	size := (len(pkt) + (n-1)*MinFragmentLength + n - 1) / n
 	if size < MinPacketLength || size > mtu {
-		return Fragment(pkt, mtu)
+		pieces, err := Fragment(pkt, mtu)
+		return append(out, pieces...), err
 	}
-	out := make([][]byte, 1, n)
-	out[0] = pkt[:size]
+	out = append(out, pkt[:size])
 	rest := pkt[size:]
-	buf := make([]byte, 0, len(rest)+(n-1)*MinFragmentLength)
+	if need := len(rest) + (n-1)*MinFragmentLength; cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	buf = buf[:0]
 	id, dest := pkt.ID(), pkt.Dest()
 	per := size - MinFragmentLength
 	for k := 1; k < n; k++ {

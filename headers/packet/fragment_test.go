@@ -137,7 +137,7 @@ func TestFragmentEven(t *testing.T) {
 				continue
 			}
 			p.SetFragmented(n > 1)
-			pieces, err := FragmentEven(p, mtu)
+			pieces, err := FragmentEven(p, mtu, nil, nil)
 			if err != nil {
 				t.Fatalf("size %d mtu %d: %v", size, mtu, err)
 			}

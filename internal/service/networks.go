@@ -309,7 +309,7 @@ func (s *Service) openPort(nwid uint64, info vl2.Info) (*netPort, error) {
 	if info.Config != nil {
 		mtu = int(info.Config.MTU)
 	}
-	dev, err := tap.Open(tap.Config{DeviceMap: s.deviceMap(), NetworkID: nwid, MAC: info.MAC, MTU: mtu})
+	dev, err := tap.Open(tap.Config{DeviceMap: s.deviceMap(), NetworkID: nwid, MAC: info.MAC, MTU: mtu, Offload: true})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ type sender struct {
 	done    chan struct{}
 	dropped int // datagrams refused because the queue was full
 	onError func(error)
+	free    [][]byte // buffers of sent datagrams, for reuse
 }
 
 // maxQueued bounds the datagrams waiting for one socket.
@@ -39,7 +40,13 @@ func (s *sender) send(to netip.AddrPort, data []byte) bool {
 		s.mu.Unlock()
 		return false
 	}
-	s.queue = append(s.queue, udp.Message{Buf: append([]byte(nil), data...), Addr: to})
+	var b []byte
+	if n := len(s.free); n > 0 && cap(s.free[n-1]) >= len(data) {
+		b, s.free = s.free[n-1][:0], s.free[:n-1]
+	} else {
+		b = make([]byte, 0, max(len(data), 1500))
+	}
+	s.queue = append(s.queue, udp.Message{Buf: append(b, data...), Addr: to})
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -50,7 +57,7 @@ func (s *sender) send(to netip.AddrPort, data []byte) bool {
 
 // run drains the queue until done is closed.
 func (s *sender) run() {
-	var batch []udp.Message
+	var batch, sent []udp.Message
 	for {
 		select {
 		case <-s.done:
@@ -64,6 +71,7 @@ func (s *sender) run() {
 			if len(batch) == 0 {
 				break
 			}
+			sent = batch
 			for len(batch) > 0 {
 				n, err := s.conn.WriteBatch(batch)
 				if err != nil {
@@ -77,7 +85,15 @@ func (s *sender) run() {
 				}
 				batch = batch[min(n, len(batch)):]
 			}
-			clear(batch[:cap(batch)])
+			s.mu.Lock()
+			for _, m := range sent {
+				if len(s.free) < maxQueued && cap(m.Buf) <= 1<<16 {
+					s.free = append(s.free, m.Buf)
+				}
+			}
+			s.mu.Unlock()
+			batch = sent[:cap(sent)]
+			clear(batch)
 			batch = batch[:0]
 		}
 	}
