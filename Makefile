@@ -31,9 +31,11 @@ generate:
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
-# Benchmarks: BENCHCOUNT runs each, summarised (medians) by benchstat.
+# Benchmarks: BENCHCOUNT runs each, summarised (medians) by benchstat;
+# then (as root) iperf3 over a virtual network against the raw underlay.
 bench:
 	scripts/bench.sh $(BENCHCOUNT) $(BENCHPKGS)
+	scripts/bench-net.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi

@@ -3,7 +3,9 @@ package service
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
+	"syscall"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +209,97 @@ func restartIn(t testing.TB, ns *netns.NS, n *testNode) *testNode {
 	m.addr = m.svc.Identity().Address
 	t.Cleanup(func() { m.svc.Close() })
 	return m
+}
+
+// TestMulticastAndBroadcast: the controller joins its own network too
+// (its config comes from the embedded controller without a packet). A
+// multicast from A reaches B, whose interface joined the group, and not
+// the controller's member, which did not; a broadcast reaches both.
+func TestMulticastAndBroadcast(t *testing.T) {
+	v := newVnet(t)
+	for _, n := range []*testNode{v.a, v.b, v.ctl} {
+		if err := n.svc.JoinNetwork(v.nwid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.post(t, v.ctl.addr.String(), `{"authorized":true}`)
+	_, ipB := v.authorize(t)
+	eventually(t, 20*time.Second, "the controller's own member configured", func() bool {
+		return v.status(v.ctl) == vl2.StatusOK && v.ip4(v.ctl).IsValid()
+	})
+	devA, devB := v.a.svc.PortName(v.nwid), v.b.svc.PortName(v.nwid)
+	eventually(t, 20*time.Second, "A pings B", func() bool { return pings(v.nsA, t, ipB, 1) })
+
+	// B joins 239.1.2.3 on its interface; the kernel lists the group's
+	// MAC, the daemon sees it within a scan and LIKEs it.
+	group := netip.MustParseAddr("239.1.2.3")
+	var recv *net.UDPConn
+	if err := v.nsB.Do(func() error {
+		ifi, err := net.InterfaceByName(devB)
+		if err != nil {
+			return err
+		}
+		recv, err = net.ListenMulticastUDP("udp4", ifi, &net.UDPAddr{IP: group.AsSlice(), Port: 5555})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	if err := v.nsA.AddRoute(netip.MustParsePrefix("224.0.0.0/4"), netip.Addr{}); err != nil {
+		// An on-link multicast route through the zt interface.
+		if out, err := v.nsA.Command(t.Context(), "ip", "route", "add", "224.0.0.0/4", "dev", devA).CombinedOutput(); err != nil {
+			t.Fatalf("multicast route: %v %s", err, out)
+		}
+	}
+	ctlBefore := v.ctl.svc.Switch().Stats().MulticastIn
+	got := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 100)
+		for {
+			n, _, err := recv.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
+	send := func(to netip.AddrPort, msg string, broadcast bool) {
+		t.Helper()
+		err := v.nsA.Do(func() error {
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: v.ip4(v.a).AsSlice()})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if broadcast {
+				rc, _ := c.SyscallConn()
+				rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1) })
+			}
+			_, err = c.WriteToUDPAddrPort([]byte(msg), to)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 15*time.Second, "B receives the multicast", func() bool {
+		send(netip.AddrPortFrom(group, 5555), "to the group", false)
+		select {
+		case m := <-got:
+			return m == "to the group"
+		case <-time.After(300 * time.Millisecond):
+			return false
+		}
+	})
+	if n := v.ctl.svc.Switch().Stats().MulticastIn - ctlBefore; n != 0 {
+		t.Fatalf("the controller's member, not subscribed, got %d multicasts", n)
+	}
+
+	// Broadcast (enableBroadcast is on by default): both members get it.
+	bBefore, cBefore := v.b.svc.Switch().Stats().MulticastIn, v.ctl.svc.Switch().Stats().MulticastIn
+	eventually(t, 10*time.Second, "a broadcast reaches B and the controller's member", func() bool {
+		send(netip.MustParseAddrPort("10.147.17.255:5556"), "to all", true)
+		time.Sleep(200 * time.Millisecond)
+		return v.b.svc.Switch().Stats().MulticastIn > bBefore && v.ctl.svc.Switch().Stats().MulticastIn > cBefore
+	})
 }
