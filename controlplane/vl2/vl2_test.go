@@ -81,13 +81,13 @@ type bed struct {
 
 const start = 1_700_000_000_000
 
-func newBed(t *testing.T) *bed {
+func newBed(t testing.TB) *bed {
 	t.Helper()
 	planet := testvec.Planet(t)
 	n := vl1test.New(start)
 	bd := &bed{net: n}
 	mk := func(secret, addr string, up bool) member {
-		id := testvec.Identity(t, secret)
+		id := loadIdentity(t, secret)
 		h := n.AddHost(netip.MustParseAddrPort(addr), nil)
 		var m member
 		m.id, m.host = id, h
@@ -326,3 +326,5 @@ func TestLeave(t *testing.T) {
 		t.Fatal("second Leave said true")
 	}
 }
+
+func loadIdentity(tb testing.TB, name string) *identity.Identity { return testvec.Identity(tb, name) }
