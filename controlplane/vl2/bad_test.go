@@ -138,4 +138,3 @@ func FuzzDeliver(f *testing.F) {
 		bd.b.sw.Deliver(bd.net.Now, vl1.Inbound{From: from, Verb: packet.Verb(verb & 0x1f), ID: 1, Payload: payload})
 	})
 }
-
