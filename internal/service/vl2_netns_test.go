@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
