@@ -154,6 +154,11 @@ func (s *Switch) Background(now int64) int64 {
 		}
 		s.expire(now, nw)
 	}
+	for id, nw := range s.ctlNets {
+		if s.expire(now, nw); len(nw.likes) == 0 {
+			delete(s.ctlNets, id)
+		}
+	}
 	return max(next, now+100)
 }
 

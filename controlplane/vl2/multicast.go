@@ -31,11 +31,34 @@ func (s *Switch) onLike(now int64, in vl1.Inbound) {
 	from := in.From.Address
 	for _, r := range l.Groups {
 		nw := s.nets[uint64(r.NetworkID)]
-		if nw == nil || nw.conf == nil || !s.mayLike(now, nw, from) {
+		if nw == nil {
+			nw = s.controlled(now, uint64(r.NetworkID), from)
+		} else if nw.conf == nil || !s.mayLike(now, nw, from) {
 			continue
 		}
-		s.addLike(now, nw, r.Group, from)
+		if nw != nil {
+			s.addLike(now, nw, r.Group, from)
+		}
 	}
+}
+
+// controlled returns the record of a network our controller runs but we
+// have not joined, when it has lately authorized member a: like the
+// reference's, a controller node keeps its members' LIKEs and answers
+// their GATHERs.
+func (s *Switch) controlled(now int64, nwid uint64, a identity.Address) *network {
+	if s.master == nil || netconf.Controller(nwid) != s.address() || !s.master.RecentlyAuthorized(now, nwid, a) {
+		return nil
+	}
+	nw := s.ctlNets[nwid]
+	if nw == nil {
+		if len(s.ctlNets) >= maxControlledNetworks {
+			return nil
+		}
+		nw, _ = s.newNetwork(nwid)
+		s.ctlNets[nwid] = nw
+	}
+	return nw
 }
 
 func (s *Switch) addLike(now int64, nw *network, g Group, a identity.Address) {
@@ -58,16 +81,25 @@ func (s *Switch) onGather(now int64, in vl1.Inbound) {
 		s.Counters.DroppedMalformed++
 		return
 	}
-	nw := s.nets[uint64(g.NetworkID)]
-	if nw == nil || nw.conf == nil || g.Limit == 0 {
-		return
-	}
 	from := in.From.Address
-	if len(g.COM) > 0 {
-		s.takeCOM(now, nw, from, g.COM)
-	}
-	if !s.mayLike(now, nw, from) {
+	if g.Limit == 0 {
 		return
+	}
+	nw := s.nets[uint64(g.NetworkID)]
+	switch {
+	case nw == nil:
+		if nw = s.controlled(now, uint64(g.NetworkID), from); nw == nil {
+			return
+		}
+	case nw.conf == nil:
+		return
+	default:
+		if len(g.COM) > 0 {
+			s.takeCOM(now, nw, from, g.COM)
+		}
+		if !s.mayLike(now, nw, from) {
+			return
+		}
 	}
 	res := s.gatherResults(nw, g.Group, from, int(g.Limit))
 	if len(res.Members) == 0 {

@@ -31,6 +31,7 @@ const (
 	maxBridgeBroadcast    = 32
 	maxBridgeRoutes       = 1 << 20
 	membersPerNetworkMax  = 1 << 16
+	maxControlledNetworks = 1 << 12
 	gatherTargetsMax      = 16
 )
 

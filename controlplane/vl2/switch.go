@@ -99,7 +99,8 @@ type Switch struct {
 	rand   io.Reader
 	clock  func() int64
 
-	nets map[uint64]*network
+	nets    map[uint64]*network
+	ctlNets map[uint64]*network // networks we control without being members
 	// credsRate limits NETWORK_CREDENTIALS processing per peer.
 	credsRate map[identity.Address]int64
 	scratch   []byte // frames for the host
@@ -127,7 +128,7 @@ func New(cfg Config) (*Switch, error) {
 	return &Switch{
 		clock: clock,
 		self:  cfg.Identity, host: cfg.Host, master: cfg.Master, osArch: cfg.OSArch, rand: r,
-		nets: map[uint64]*network{}, credsRate: map[identity.Address]int64{},
+		nets: map[uint64]*network{}, ctlNets: map[uint64]*network{}, credsRate: map[identity.Address]int64{},
 	}, nil
 }
 

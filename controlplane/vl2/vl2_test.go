@@ -328,3 +328,30 @@ func TestLeave(t *testing.T) {
 }
 
 func loadIdentity(tb testing.TB, name string) *identity.Identity { return testvec.Identity(tb, name) }
+
+// TestControllerKeepsLikes: a controller that is not a member of its
+// network keeps the LIKEs of the members it authorized, as the
+// reference's do (it is one of the places members GATHER from).
+func TestControllerKeepsLikes(t *testing.T) {
+	bd := newBed(t)
+	bd.master.authorized[bd.b.id.Address] = true
+	bd.b.sw.Join(bd.net.Now, bd.nwid, nil)
+	bd.net.Eventually(t, 30000, "B OK", func() bool {
+		ib, _ := bd.b.sw.Info(bd.nwid)
+		return ib.Status == vl2.StatusOK
+	})
+	g := vl2.Group{MAC: vl2.MAC{0x01, 0x00, 0x5e, 0x0a, 0x0b, 0x0c}}
+	bd.b.sw.SetGroups(bd.net.Now, bd.nwid, []vl2.Group{g})
+	bd.net.Run(1000)
+	if l := bd.a.sw.Likers(bd.nwid, g); len(l) != 1 || l[0] != bd.b.id.Address {
+		t.Fatalf("the controller's likers of %v: %v", g, l)
+	}
+	// Someone the controller never authorized is not recorded.
+	delete(bd.master.authorized, bd.b.id.Address)
+	g2 := vl2.Group{MAC: vl2.MAC{0x01, 0x00, 0x5e, 0x0a, 0x0b, 0x0d}}
+	bd.b.sw.SetGroups(bd.net.Now, bd.nwid, []vl2.Group{g, g2})
+	bd.net.Run(1000)
+	if l := bd.a.sw.Likers(bd.nwid, g2); len(l) != 0 {
+		t.Fatalf("LIKE from an unauthorized member kept: %v", l)
+	}
+}
