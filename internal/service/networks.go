@@ -483,12 +483,17 @@ func (s *Service) scanPortGroups(p *netPort) {
 	s.sw.SetGroups(time.Now().UnixMilli(), p.nwid, groups)
 }
 
-// linkMulticast reads an interface's multicast MACs from
-// /proc/net/dev_mcast ("index name users global hexmac").
+// linkMulticast reads an interface's multicast MACs from dev_mcast
+// ("index name users global hexmac"); call it on a thread in the
+// interface's namespace.
 func linkMulticast(ifname string) []vl2.Group {
-	f, err := os.Open("/proc/net/dev_mcast")
+	// thread-self: /proc/net is the namespace of the process's main
+	// thread, and the manager's thread may be in another one.
+	f, err := os.Open("/proc/thread-self/net/dev_mcast")
 	if err != nil {
-		return nil
+		if f, err = os.Open("/proc/net/dev_mcast"); err != nil {
+			return nil
+		}
 	}
 	defer f.Close()
 	var out []vl2.Group

@@ -282,6 +282,14 @@ func TestMulticastAndBroadcast(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	defer func() {
+		if t.Failed() {
+			in, _ := v.b.svc.Switch().Info(v.nwid)
+			t.Logf("B's groups: %v", in.Groups)
+			t.Logf("A's counters: %+v", v.a.svc.Switch().Stats())
+			t.Logf("B's counters: %+v", v.b.svc.Switch().Stats())
+		}
+	}()
 	eventually(t, 15*time.Second, "B receives the multicast", func() bool {
 		send(netip.AddrPortFrom(group, 5555), "to the group", false)
 		select {
