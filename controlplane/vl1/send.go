@@ -35,13 +35,19 @@ func (n *Node) sendTo(now int64, dest identity.Address, verb packet.Verb, payloa
 // send builds a packet for p and sends it over p's best path, or through
 // an upstream, or queues it until a path exists.
 func (n *Node) send(now int64, p *peer, verb packet.Verb, payload []byte) bool {
+	return n.sendParts(now, p, verb, payload, nil)
+}
+
+// sendParts sends a packet whose payload is head followed by body.
+func (n *Node) sendParts(now int64, p *peer, verb packet.Verb, head, body []byte) bool {
 	// Built in a scratch buffer: the host copies what it sends, and what
 	// waits in the queue is the payload, copied.
-	if cap(n.txbuf) < packet.IndexPayload+len(payload) {
-		n.txbuf = make([]byte, 0, max(packet.IndexPayload+len(payload), packet.MaxPacketLength))
+	size := len(head) + len(body)
+	if cap(n.txbuf) < packet.IndexPayload+size {
+		n.txbuf = make([]byte, 0, max(packet.IndexPayload+size, packet.MaxPacketLength))
 	}
-	pkt := packet.Packet(packet.AppendHeader(n.txbuf[:0], n.packetID(), p.id.Address, n.self.Address, verb)).AppendPayload(payload...)
-	if compressVerb(verb) || verb == packet.VerbOK && len(payload) > 256 {
+	pkt := packet.Packet(packet.AppendHeader(n.txbuf[:0], n.packetID(), p.id.Address, n.self.Address, verb)).AppendPayload(head...).AppendPayload(body...)
+	if compressVerb(verb) || verb == packet.VerbOK && size > 256 {
 		pkt = packet.Compress(pkt)
 	}
 	if via := p.best(now); via != nil {
@@ -65,7 +71,7 @@ func (n *Node) send(now int64, p *peer, verb packet.Verb, payload []byte) bool {
 	if via := p.anyPath(); via != nil {
 		return n.transmit(now, p, pkt, via, true, true)
 	}
-	n.queueTx(now, p.id.Address, verb, payload)
+	n.queueTx(now, p.id.Address, verb, append(append([]byte(nil), head...), body...))
 	return false
 }
 

@@ -67,6 +67,20 @@ func (n *Node) Send(now int64, dest identity.Address, verb packet.Verb, payload 
 	return n.sendTo(now, dest, verb, payload)
 }
 
+// SendParts is Send for a payload in two parts (a VL2 header and an
+// Ethernet payload), which it joins without an extra copy.
+func (n *Node) SendParts(now int64, dest identity.Address, verb packet.Verb, head, body []byte) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if dest == n.self.Address || dest.IsReserved() {
+		return false
+	}
+	if p, ok := n.peers[dest]; ok {
+		return n.sendParts(now, p, verb, head, body)
+	}
+	return n.sendTo(now, dest, verb, append(append([]byte(nil), head...), body...))
+}
+
 // Identity returns a peer's identity, or nil after asking the upstreams
 // for it (a later call finds it once the answer is in).
 func (n *Node) Identity(now int64, a identity.Address) *identity.Identity {

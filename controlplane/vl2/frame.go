@@ -17,19 +17,9 @@ func isMulticast(m MAC) bool { return m[0]&0x01 != 0 }
 
 func macOf(b []byte) (m MAC) { copy(m[:], b); return }
 
-// writeFrame hands an Ethernet frame to the host, built in a scratch
-// buffer.
+// writeFrame hands an Ethernet frame to the host.
 func (s *Switch) writeFrame(nwid uint64, dst, src MAC, etherType uint16, data []byte) {
-	n := ethHeader + len(data)
-	if cap(s.scratch) < n {
-		s.scratch = make([]byte, n+256)
-	}
-	f := s.scratch[:n]
-	copy(f[0:6], dst[:])
-	copy(f[6:12], src[:])
-	binary.BigEndian.PutUint16(f[12:14], etherType)
-	copy(f[ethHeader:], data)
-	s.host.WriteFrame(nwid, f)
+	s.host.WriteFrame(nwid, dst, src, etherType, data)
 }
 
 func (s *Switch) onFrame(now int64, in vl1.Inbound) {
@@ -195,15 +185,10 @@ func (s *Switch) SendFrame(now int64, nwid uint64, frame []byte) bool {
 }
 
 func (s *Switch) sendUnicast(now int64, to identity.Address, nwid uint64, etherType uint16, data []byte) {
-	n := 10 + len(data)
-	if cap(s.txbuf) < n {
-		s.txbuf = make([]byte, n+256)
-	}
-	b := s.txbuf[:n]
-	binary.BigEndian.PutUint64(b, nwid)
-	binary.BigEndian.PutUint16(b[8:], etherType)
-	copy(b[10:], data)
-	s.vl1.Send(now, to, packet.VerbFrame, b)
+	var head [10]byte
+	binary.BigEndian.PutUint64(head[:], nwid)
+	binary.BigEndian.PutUint16(head[8:], etherType)
+	s.vl1.SendParts(now, to, packet.VerbFrame, head[:], data)
 }
 
 func (s *Switch) sendExt(now int64, to identity.Address, nwid uint64, flags byte, dst, src MAC, etherType uint16, data []byte) {

@@ -31,6 +31,7 @@ var Broadcast = MAC{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 type VL1 interface {
 	Address() identity.Address
 	Send(now int64, dest identity.Address, verb packet.Verb, payload []byte) bool
+	SendParts(now int64, dest identity.Address, verb packet.Verb, head, body []byte) bool
 	Identity(now int64, a identity.Address) *identity.Identity
 	Upstreams(now int64) []identity.Address
 	Trust(now int64, peer identity.Address, sock vl1.Socket, from netip.AddrPort)
@@ -42,10 +43,10 @@ var _ VL1 = (*vl1.Node)(nil)
 // the networks. Its methods are called with the Switch's lock held and
 // must not call back into it.
 type Host interface {
-	// WriteFrame delivers an Ethernet frame (destination, source,
-	// ethertype, payload) to network nwid's port. frame is only valid
-	// during the call.
-	WriteFrame(nwid uint64, frame []byte)
+	// WriteFrame delivers an Ethernet frame to network nwid's port: the
+	// host writes the 14-byte header (destination, source, ethertype)
+	// and the payload. data is only valid during the call.
+	WriteFrame(nwid uint64, dst, src MAC, etherType uint16, data []byte)
 	// NetworkChanged says that a network's state changed: joined, left
 	// (Info reports !ok), got a new config, or changed status. The host
 	// (re)configures the port and persists the config.
@@ -103,7 +104,6 @@ type Switch struct {
 	ctlNets map[uint64]*network // networks we control without being members
 	// credsRate limits NETWORK_CREDENTIALS processing per peer.
 	credsRate map[identity.Address]int64
-	scratch   []byte // frames for the host
 	txbuf     []byte // payloads for VL1
 
 	Counters Counters

@@ -22,8 +22,8 @@ type port struct {
 	changed map[uint64]int
 }
 
-func (p *port) WriteFrame(nwid uint64, f []byte) {
-	p.frames[nwid] = append(p.frames[nwid], bytes.Clone(f))
+func (p *port) WriteFrame(nwid uint64, dst, src vl2.MAC, etherType uint16, data []byte) {
+	p.frames[nwid] = append(p.frames[nwid], ethernet(dst, src, etherType, data))
 }
 func (p *port) NetworkChanged(nwid uint64) { p.changed[nwid]++ }
 

@@ -35,7 +35,8 @@ type netPort struct {
 
 	mu    sync.Mutex // guards queue
 	queue [][]byte   // frames for the interface, written in batches
-	spare [][]byte
+	next  [][]byte   // the array for the queue after the one being written
+	spare [][]byte   // buffers of written frames
 
 	// What was applied, by the network manager goroutine only.
 	mtu    int
@@ -155,7 +156,7 @@ type vl2Host Service
 
 // WriteFrame queues a frame for the network's interface; the receive
 // goroutine that caused it writes the queue after its batch.
-func (h *vl2Host) WriteFrame(nwid uint64, frame []byte) {
+func (h *vl2Host) WriteFrame(nwid uint64, dst, src vl2.MAC, etherType uint16, data []byte) {
 	s := (*Service)(h)
 	s.nets.mu.RLock()
 	p := s.nets.ports[nwid]
@@ -168,7 +169,8 @@ func (h *vl2Host) WriteFrame(nwid uint64, frame []byte) {
 	if n := len(p.spare); n > 0 {
 		b, p.spare = p.spare[n-1][:0], p.spare[:n-1]
 	}
-	p.queue = append(p.queue, append(b, frame...))
+	b = append(append(append(b, dst[:]...), src[:]...), byte(etherType>>8), byte(etherType))
+	p.queue = append(p.queue, append(b, data...))
 	p.mu.Unlock()
 }
 
@@ -196,22 +198,27 @@ func (s *Service) flushPorts() {
 func (p *netPort) flush() {
 	p.mu.Lock()
 	q := p.queue
-	p.queue = nil
+	p.queue, p.next = p.next[:0], nil
 	p.mu.Unlock()
 	if len(q) == 0 {
 		return
 	}
-	for len(q) > 0 {
-		n, err := p.dev.Write(q, 0)
+	for rest := q; len(rest) > 0; {
+		n, err := p.dev.Write(rest, 0)
 		if err != nil || n == 0 {
 			break
 		}
-		q = q[n:]
+		rest = rest[n:]
 	}
+	// The frames' buffers and the queue's array are used again.
 	p.mu.Lock()
-	if len(p.spare) < 256 {
-		p.spare = append(p.spare, q[:0]...)
+	for _, b := range q {
+		if len(p.spare) < 1024 {
+			p.spare = append(p.spare, b[:0])
+		}
 	}
+	clear(q)
+	p.next = q[:0]
 	p.mu.Unlock()
 }
 
