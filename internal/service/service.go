@@ -362,9 +362,10 @@ func (s *Service) receive(sock vl1.Socket, c *udp.Conn) {
 			continue
 		}
 		next := int64(1) << 62
+		now := time.Now().UnixMilli() // one clock read per batch
 		for i := range n {
 			m := &msgs[i]
-			next = min(next, s.node.ReceiveWire(time.Now().UnixMilli(), sock, m.Addr, m.Buf[:m.N]))
+			next = min(next, s.node.ReceiveWire(now, sock, m.Addr, m.Buf[:m.N]))
 		}
 		s.flushPorts()
 		s.Poke(next)
