@@ -29,7 +29,7 @@ type vnet struct {
 func newVnet(t testing.TB) *vnet {
 	t.Helper()
 	netns.RequireRoot(t)
-	netns.RequireCommands(t, "ip", "nft", "ping")
+	netns.RequireCommands(t, "ip", "nft", "ping", "iperf3")
 	v := &vnet{nsR: netns.New(t, "root"), nsC: netns.New(t, "ctl"), nsA: netns.New(t, "a"), nsB: netns.New(t, "b")}
 	seg := netns.Bridge(t, "lan", lan, v.nsR, v.nsC, v.nsA, v.nsB)
 	v.seg = seg
@@ -159,6 +159,24 @@ func TestVirtualNetwork(t *testing.T) {
 	if !pings(v.nsB, t, ipA, 3) {
 		t.Fatal("B cannot ping A")
 	}
+
+	// A TCP stream across the virtual interfaces (iperf3, 2 s).
+	srv := v.nsB.Start(t, "iperf3", "-s", "-1", "-B", ipB.String())
+	eventually(t, 5*time.Second, "iperf3 over the virtual network", func() bool {
+		out, err := v.nsA.Command(t.Context(), "iperf3", "-c", ipB.String(), "-t", "2", "-J").Output()
+		if err != nil {
+			return false
+		}
+		var res struct {
+			End struct {
+				SumReceived struct {
+					Bytes int64 `json:"bytes"`
+				} `json:"sum_received"`
+			} `json:"end"`
+		}
+		return json.Unmarshal(out, &res) == nil && res.End.SumReceived.Bytes > 1<<20
+	})
+	srv.Stop()
 
 	// The local API's view (what ztctl listnetworks shows).
 	st, ok := (*apiNetworks)(v.a.svc).Network(time.Now().UnixMilli(), v.nwid)
