@@ -37,10 +37,13 @@ func (s *Switch) onCredentials(now int64, in vl1.Inbound) {
 		if nw := s.nets[cp.NetworkID]; nw != nil && cp.IssuedTo() == from {
 			if id := s.controllerID(now, nw); id != nil && cp.Verify(cred.Known(id, in.From, s.self.PublicOnly())) == nil {
 				if m := nw.member(from); m != nil {
-					if m.caps == nil {
-						m.caps = map[uint32]cred.Capability{}
+					old, has := m.caps[cp.ID]
+					if m.takes(cred.CredentialCapability, cp.ID, cp.Timestamp, old.Timestamp, has) {
+						if m.caps == nil {
+							m.caps = map[uint32]cred.Capability{}
+						}
+						m.caps[cp.ID] = cp
 					}
-					m.caps[cp.ID] = cp
 				}
 			} else {
 				s.Counters.DroppedCredential++
@@ -51,10 +54,13 @@ func (s *Switch) onCredentials(now int64, in vl1.Inbound) {
 		if nw := s.nets[t.NetworkID]; nw != nil && t.IssuedTo == from {
 			if id := s.controllerID(now, nw); id != nil && t.Verify(id) == nil {
 				if m := nw.member(from); m != nil {
-					if m.tags == nil {
-						m.tags = map[uint32]cred.Tag{}
+					old, has := m.tags[t.ID]
+					if m.takes(cred.CredentialTag, t.ID, t.Timestamp, old.Timestamp, has) {
+						if m.tags == nil {
+							m.tags = map[uint32]cred.Tag{}
+						}
+						m.tags[t.ID] = t
 					}
-					m.tags[t.ID] = t
 				}
 			} else {
 				s.Counters.DroppedCredential++
@@ -65,13 +71,33 @@ func (s *Switch) onCredentials(now int64, in vl1.Inbound) {
 		if nw := s.nets[o.NetworkID]; nw != nil && o.IssuedTo == from {
 			if id := s.controllerID(now, nw); id != nil && o.Verify(id) == nil {
 				if m := nw.member(from); m != nil {
-					m.coos = replaceCOO(m.coos, o)
+					var held int64
+					has := false
+					for i := range m.coos {
+						if m.coos[i].ID == o.ID {
+							held, has = m.coos[i].Timestamp, true
+						}
+					}
+					if m.takes(cred.CredentialCOO, o.ID, o.Timestamp, held, has) {
+						m.coos = replaceCOO(m.coos, o)
+					}
 				}
 			} else {
 				s.Counters.DroppedCredential++
 			}
 		}
 	}
+}
+
+// takes reports whether a peer's capability, tag or COO with timestamp
+// ts replaces the one held (if has, with timestamp held): not when it is
+// older or revoked, as the reference's Membership.
+func (m *membership) takes(t cred.CredentialType, id uint32, ts, held int64, has bool) bool {
+	if has && held > ts {
+		return false
+	}
+	th, revoked := m.revokedComIDs[credKey(t, id)]
+	return !revoked || ts > th
 }
 
 func replaceCOO(list []cred.COO, o cred.COO) []cred.COO {
@@ -184,7 +210,7 @@ func (s *Switch) revoke(nw *network, r cred.Revocation) bool {
 		if m.revokedComIDs == nil {
 			m.revokedComIDs = map[uint32]int64{}
 		}
-		key := uint32(r.CredentialType)<<24 ^ r.CredentialID
+		key := credKey(r.CredentialType, r.CredentialID)
 		if r.Threshold <= m.revokedComIDs[key] {
 			return false
 		}

@@ -41,8 +41,13 @@ func (s *Switch) onFrame(now int64, in vl1.Inbound) {
 		s.Counters.DroppedTooBig++
 		return
 	}
+	src, etherType := netconf.MACOf(in.From.Address, nw.id), binary.BigEndian.Uint16(p[8:])
+	if s.filterIn(now, nw, in.From.Address, src, nw.mac, etherType, data) == inDrop {
+		s.Counters.DroppedFilter++
+		return
+	}
 	s.Counters.FramesIn++
-	s.writeFrame(nw.id, nw.mac, netconf.MACOf(in.From.Address, nw.id), binary.BigEndian.Uint16(p[8:]), data)
+	s.writeFrame(nw.id, nw.mac, src, etherType, data)
 }
 
 func (s *Switch) onExtFrame(now int64, in vl1.Inbound) {
@@ -71,26 +76,35 @@ func (s *Switch) onExtFrame(now int64, in vl1.Inbound) {
 		s.Counters.DroppedTooBig++
 		return
 	}
-	if f.Source != netconf.MACOf(from, nw.id) {
-		if !nw.conf.PermitsBridging(from) {
-			s.Counters.DroppedBridging++
-			return
-		}
-		s.learnBridge(nw, f.Source, from)
-	}
-	if f.Destination != nw.mac {
-		if isMulticast(f.Destination) {
-			if nw.conf.MulticastLimit == 0 {
-				s.Counters.DroppedMulticast++
+	// As the reference's: the rules first; a frame they accept outright
+	// (super-accept: we are its TEE/REDIRECT target) skips the bridging
+	// checks; one they drop is still acknowledged.
+	switch s.filterIn(now, nw, from, f.Source, f.Destination, f.EtherType, f.Data) {
+	case inDrop:
+		s.Counters.DroppedFilter++
+	case inAccept:
+		if f.Source != netconf.MACOf(from, nw.id) {
+			if !nw.conf.PermitsBridging(from) {
+				s.Counters.DroppedBridging++
 				return
 			}
-		} else if !nw.conf.PermitsBridging(s.address()) {
-			s.Counters.DroppedBridging++
-			return
+			s.learnBridge(nw, f.Source, from)
+		} else if f.Destination != nw.mac {
+			if isMulticast(f.Destination) {
+				if nw.conf.MulticastLimit == 0 {
+					s.Counters.DroppedMulticast++
+					return
+				}
+			} else if !nw.conf.PermitsBridging(s.address()) {
+				s.Counters.DroppedBridging++
+				return
+			}
 		}
+		fallthrough
+	case inSuperAccept:
+		s.Counters.FramesIn++
+		s.writeFrame(nw.id, f.Destination, f.Source, f.EtherType, f.Data)
 	}
-	s.Counters.FramesIn++
-	s.writeFrame(nw.id, f.Destination, f.Source, f.EtherType, f.Data)
 	if f.AckRequested() {
 		var body [8]byte
 		binary.BigEndian.PutUint64(body[:], nw.id)
@@ -148,6 +162,10 @@ func (s *Switch) SendFrame(now int64, nwid uint64, frame []byte) bool {
 		if to == self {
 			return false
 		}
+		if !s.filterOut(now, nw, false, to, src, dst, etherType, data) {
+			s.Counters.DroppedFilter++
+			return false
+		}
 		s.maybePush(now, nw, to)
 		s.Counters.FramesOut++
 		if !bridged {
@@ -157,8 +175,18 @@ func (s *Switch) SendFrame(now int64, nwid uint64, frame []byte) bool {
 		}
 		return true
 	}
-	// A MAC behind a bridge: the learned route, or every bridge.
-	if via, ok := nw.bridges[dst]; ok && nw.conf.PermitsBridging(via) {
+	// A MAC behind a bridge: the learned route, or every bridge. The
+	// rules see the frame once without a destination, then once per
+	// bridge (without TEE copies).
+	if !s.filterOut(now, nw, false, 0, src, dst, etherType, data) {
+		s.Counters.DroppedFilter++
+		return false
+	}
+	if via, ok := nw.bridges[dst]; ok && via != self && nw.conf.PermitsBridging(via) {
+		if !s.filterOut(now, nw, true, via, src, dst, etherType, data) {
+			s.Counters.DroppedFilter++
+			return false
+		}
 		s.maybePush(now, nw, via)
 		s.Counters.FramesOut++
 		s.sendExt(now, via, nw.id, 0, dst, src, etherType, data)
@@ -171,7 +199,7 @@ func (s *Switch) SendFrame(now int64, nwid uint64, frame []byte) bool {
 	}
 	sent := false
 	for _, b := range bridges {
-		if b == self {
+		if b == self || !s.filterOut(now, nw, true, b, src, dst, etherType, data) {
 			continue
 		}
 		s.maybePush(now, nw, b)

@@ -38,6 +38,7 @@ func (s *Switch) onLike(now int64, in vl1.Inbound) {
 		}
 		if nw != nil {
 			s.addLike(now, nw, r.Group, from)
+			s.sendPending(now, nw, r.Group, from)
 		}
 	}
 }
@@ -145,15 +146,33 @@ func (s *Switch) onGatherResults(now int64, nwid uint64, g Group, members []iden
 			s.addLike(now, nw, g, a)
 		}
 	}
-	// Queued multicasts go to the new members until their limits.
+	s.sendPending(now, nw, g, members...)
+}
+
+// sendPending sends the queued multicasts to group g on to members that
+// have not had them, until their limits. Like the reference's
+// Multicaster, it runs for members learned from gather results and from
+// LIKEs, so that a frame sent before anyone was known to listen (an ARP
+// request right after the target joined) still reaches the first who
+// announces the group.
+func (s *Switch) sendPending(now int64, nw *network, g Group, members ...identity.Address) {
+	if len(nw.pending[g]) == 0 {
+		return
+	}
 	keep := nw.pending[g][:0]
 	for _, pm := range nw.pending[g] {
+		if now-pm.created >= pendingMulticastLife {
+			continue
+		}
 		for _, a := range members {
 			if len(pm.sentTo) >= pm.limit {
 				break
 			}
 			if a != s.address() && !pm.sentTo[a] {
 				pm.sentTo[a] = true
+				if !s.filterOut(now, nw, true, a, pm.src, pm.dst, pm.etherType, pm.data) {
+					continue
+				}
 				s.maybePush(now, nw, a)
 				s.vl1.Send(now, a, packet.VerbMulticastFrame, pm.payload)
 			}
@@ -210,8 +229,12 @@ func (s *Switch) onMulticastFrame(now int64, in vl1.Inbound) {
 		}
 		s.learnBridge(nw, src, from)
 	}
-	s.Counters.MulticastIn++
-	s.writeFrame(nw.id, f.Group.MAC, src, f.EtherType, f.Data)
+	if s.filterIn(now, nw, from, src, f.Group.MAC, f.EtherType, f.Data) != inDrop {
+		s.Counters.MulticastIn++
+		s.writeFrame(nw.id, f.Group.MAC, src, f.EtherType, f.Data)
+	} else {
+		s.Counters.DroppedFilter++
+	}
 	if f.Flags&verbs.MulticastFlagGatherLimit != 0 && f.GatherLimit > 0 {
 		res := s.gatherResults(nw, f.Group, from, int(f.GatherLimit))
 		if len(res.Members) > 0 {
@@ -246,6 +269,12 @@ func (s *Switch) sendMulticast(now int64, nw *network, dst, src MAC, etherType u
 			s.Counters.DroppedMulticast++
 			return false
 		}
+	}
+	// The rules see the frame once without a destination (TEE copies
+	// leave then), and again for each recipient.
+	if !s.filterOut(now, nw, false, 0, src, dst, etherType, data) {
+		s.Counters.DroppedFilter++
+		return false
 	}
 	self := s.address()
 	limit := int(c.MulticastLimit)
@@ -292,6 +321,9 @@ func (s *Switch) sendMulticast(now int64, nw *network, dst, src MAC, etherType u
 	sentTo := map[identity.Address]bool{}
 	for _, a := range targets {
 		sentTo[a] = true
+		if !s.filterOut(now, nw, true, a, src, dst, etherType, data) {
+			continue
+		}
 		s.maybePush(now, nw, a)
 		s.vl1.Send(now, a, packet.VerbMulticastFrame, payload)
 	}
@@ -304,7 +336,8 @@ func (s *Switch) sendMulticast(now int64, nw *network, dst, src MAC, etherType u
 		if len(q) >= pendingMulticastMax {
 			q = q[1:]
 		}
-		nw.pending[g] = append(q, &pendingMulticast{created: now, limit: limit, sentTo: sentTo, payload: payload})
+		nw.pending[g] = append(q, &pendingMulticast{created: now, limit: limit, sentTo: sentTo, payload: payload,
+			src: src, dst: dst, etherType: etherType, data: payload[len(payload)-len(data):]})
 	}
 	s.Counters.MulticastOut++
 	return true

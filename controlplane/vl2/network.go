@@ -81,6 +81,10 @@ type pendingMulticast struct {
 	limit   int
 	sentTo  map[identity.Address]bool
 	payload []byte // MULTICAST_FRAME payload, sent as is
+	// the frame, for the rules' per-recipient pass
+	src, dst  MAC
+	etherType uint16
+	data      []byte // the tail of payload
 }
 
 func (s *Switch) newNetwork(nwid uint64) (*network, error) {

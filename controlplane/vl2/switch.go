@@ -84,7 +84,7 @@ type Counters struct {
 	DroppedGate, DroppedNoNetwork       uint64
 	DroppedBridging, DroppedMulticast   uint64
 	DroppedMalformed, DroppedCredential uint64
-	DroppedTooBig                       uint64
+	DroppedTooBig, DroppedFilter        uint64
 	ConfigsApplied, ConfigsRejected     uint64
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/ztx/ztx/controlplane/vl2"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/headers/cred"
+	"github.com/ztx/ztx/headers/rules"
 	"github.com/ztx/ztx/headers/verbs"
 	"github.com/ztx/ztx/internal/testvec"
 )
@@ -35,6 +36,7 @@ type master struct {
 	public     bool
 	limit      uint32
 	issued     map[identity.Address]*netconf.Config
+	rules      []rules.Rule // nil: a single ACCEPT
 }
 
 func (m *master) Request(now int64, nwid uint64, member *identity.Identity, _ netconf.Request, _ netip.AddrPort) (*netconf.Config, verbs.ErrorCode, []byte, bool) {
@@ -52,6 +54,10 @@ func (m *master) config(now int64, nwid uint64, member *identity.Identity) *netc
 	c := &netconf.Config{
 		NetworkID: nwid, Timestamp: now, CredentialDelta: 1_800_000, Revision: 1, IssuedTo: member.Address,
 		Flags: netconf.FlagBroadcast, MulticastLimit: m.limit, Name: "vl2test", MTU: 2800, COM: &com,
+		Rules: m.rules,
+	}
+	if c.Rules == nil {
+		c.Rules = []rules.Rule{{Type: rules.ActionAccept}} // as a controller's default
 	}
 	if m.public {
 		c.Type = netconf.Public
