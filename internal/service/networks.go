@@ -414,7 +414,7 @@ func (s *Service) configurePort(p *netPort, info vl2.Info) {
 	var routes []tap.Route
 	if set.AllowManaged {
 		for _, r := range c.Routes {
-			if !r.Target.IsValid() || !set.allowsRoute(r) || onLinkOf(r, addrs) {
+			if !r.Target.IsValid() || !set.allowsRoute(r) || onLinkOf(r, addrs) || !routable(r, addrs) {
 				continue
 			}
 			routes = append(routes, tap.Route{Target: r.Target.Masked(), Via: r.Via, Metric: int(r.Metric)})
@@ -435,6 +435,24 @@ func (s *Service) configurePort(p *netPort, info vl2.Info) {
 		}
 	}
 	s.scanPortGroups(p)
+}
+
+// routable applies the reference's checks to a managed route: not to a
+// link-local, multicast or loopback target, and not via one of our own
+// addresses (we are that gateway: the route would loop).
+func routable(r netconf.Route, addrs []netip.Prefix) bool {
+	t := r.Target.Addr()
+	if t.IsLinkLocalUnicast() || t.IsMulticast() || t.IsLoopback() {
+		return false
+	}
+	if r.Via.IsValid() {
+		for _, a := range addrs {
+			if a.Addr() == r.Via {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // onLinkOf reports whether r is the network route the kernel adds itself
