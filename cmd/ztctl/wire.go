@@ -66,11 +66,14 @@ func wireDecode(c *cli.Context) error {
 		if err != nil {
 			return fail("%v", err)
 		}
-		r := dec.Decode(wiredecode.Datagram{Frame: dg.Frame, Time: dg.Time, Src: dg.Src, Dst: dg.Dst, Payload: dg.Payload})
-		if c.Bool("json") {
-			records = append(records, r)
-		} else {
-			printRecord(c.App.Writer, &r, c.Bool("hex"))
+		// A capture taken on the sender may hold UDP GSO super-packets.
+		for _, p := range wiredecode.SplitGSO(dg.Payload) {
+			r := dec.Decode(wiredecode.Datagram{Frame: dg.Frame, Time: dg.Time, Src: dg.Src, Dst: dg.Dst, Payload: p})
+			if c.Bool("json") {
+				records = append(records, r)
+			} else {
+				printRecord(c.App.Writer, &r, c.Bool("hex"))
+			}
 		}
 	}
 	if c.Bool("json") {
