@@ -173,7 +173,7 @@ func (s *Switch) acceptRevocation(now int64, from identity.Address, r cred.Revoc
 	if r.Flags&cred.RevocationFastPropagate != 0 {
 		payload := (&cred.Credentials{Revocations: []cred.Revocation{r}, Sections: 4}).AppendMarshal(nil)
 		for a := range nw.members {
-			if a != from && a != r.Target && a != s.address() {
+			if a != from && a != s.address() {
 				s.vl1.Send(now, a, packet.VerbNetworkCredentials, payload)
 			}
 		}
