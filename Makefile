@@ -8,7 +8,7 @@ BENCHPKGS ?= ./crypto/... ./headers/... ./controlplane/... ./dataplane/...
 BENCHSTAT   ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-short generate fuzz bench lint clean demo demo-offline
+.PHONY: all build test test-short generate check-generate fuzz bench lint clean demo demo-offline
 
 all: build
 
@@ -24,8 +24,14 @@ test:
 test-short:
 	$(GO) test -short ./...
 
+# Rebuilds generated code: the bpf/ programs' objects and Go bindings
+# (bpf2go, needs clang and llvm-strip).
 generate:
 	$(GO) generate ./...
+
+# Fails when the committed bpf2go output is stale (also part of make test).
+check-generate:
+	$(GO) test -count=1 -run 'TestGeneratedUpToDate|TestHeaderMatchesGo|TestCountersMatchC' ./dataplane/xdp/
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz:
