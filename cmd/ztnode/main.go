@@ -24,6 +24,7 @@ func main() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "home", Aliases: []string{"D"}, Usage: "home directory", EnvVars: []string{"ZEROTIER_HOME"}, Value: "/var/lib/zerotier-one"},
 			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Usage: "primary UDP and local API port, unless local.conf sets primaryPort (0: random)", Value: 9993},
+			&cli.StringFlag{Name: "dataplane", Value: "userspace", Usage: "userspace, xdp (XDP on the physical interfaces: kernel relaying for roots, trusted paths) or auto (xdp where it loads)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 		},
@@ -53,7 +54,7 @@ func run(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d, err := startDaemon(c.String("home"), c.Int("port"), log)
+	d, err := startDaemon(c.String("home"), c.Int("port"), c.String("dataplane"), log)
 	if err != nil {
 		return err
 	}
@@ -72,8 +73,8 @@ type daemon struct {
 	svc *service.Service
 }
 
-func startDaemon(homeDir string, port int, log *slog.Logger) (*daemon, error) {
-	svc, err := service.Start(service.Options{Home: homeDir, Port: port, Logger: log})
+func startDaemon(homeDir string, port int, dataplane string, log *slog.Logger) (*daemon, error) {
+	svc, err := service.Start(service.Options{Home: homeDir, Port: port, Logger: log, Dataplane: dataplane})
 	if err != nil {
 		return nil, err
 	}

@@ -94,6 +94,11 @@ type Config struct {
 	// Upper receives the packets of the verbs above VL1 (nil: they are
 	// dropped).
 	Upper Upper
+	// Relayed, if set, is told (with the node's lock held: it must not
+	// block or call back) each time this node, as a root, relays a packet
+	// from src to dst over dst's direct path to, after the pair was
+	// introduced: a kernel fast path can take over that pair.
+	Relayed func(src, dst identity.Address, sock Socket, to netip.AddrPort)
 }
 
 // CachedPeer is a peer as the host cached it: its identity, the version it

@@ -18,13 +18,14 @@ import (
 // Node is one ZeroTier node's VL1 state. Its methods are safe for
 // concurrent use.
 type Node struct {
-	mu    sync.Mutex
-	host  Host
-	self  *identity.Identity
-	phys  Physical
-	rand  io.Reader
-	cache func(identity.Address) (CachedPeer, bool)
-	upper Upper
+	mu      sync.Mutex
+	host    Host
+	self    *identity.Identity
+	phys    Physical
+	rand    io.Reader
+	cache   func(identity.Address) (CachedPeer, bool)
+	upper   Upper
+	onRelay func(src, dst identity.Address, sock Socket, to netip.AddrPort)
 
 	topo  *topology
 	peers map[identity.Address]*peer
@@ -131,6 +132,7 @@ func New(cfg Config, host Host, now int64) (*Node, error) {
 		phys:                 cfg.Physical,
 		cache:                cfg.PeerCache,
 		upper:                cfg.Upper,
+		onRelay:              cfg.Relayed,
 		rand:                 r,
 		topo:                 newTopology(cfg.Identity.Address, planet, cfg.Moons),
 		peers:                map[identity.Address]*peer{},

@@ -314,6 +314,9 @@ func (n *Node) relayPacket(now int64, sock Socket, from netip.AddrPort, pkt pack
 			n.forward(now, via, pkt)
 			if sp := n.peers[src]; sp != nil {
 				n.introduce(now, sp, dst, false)
+				if n.onRelay != nil && via.alive(now) {
+					n.onRelay(src, dst.id.Address, via.sock, via.addr)
+				}
 			}
 			return
 		}

@@ -68,11 +68,19 @@ func startIn(t testing.TB, ns *netns.NS, idFile string, bind netip.Addr, planet 
 	if len(planet) > 0 {
 		pl = planet[0]
 	}
+	return startWith(t, ns, idFile, bind, pl, Options{})
+}
+
+// startWith is startIn with more options (Home, Port, Logger and OnEcho
+// are set here).
+func startWith(t testing.TB, ns *netns.NS, idFile string, bind netip.Addr, pl []byte, o Options) *testNode {
+	t.Helper()
 	n := &testNode{echoes: make(chan vl1.EchoReply, 16)}
 	log := testLogger(idFile)
 	err := ns.Do(func() error {
-		s, err := Start(Options{Home: homeFor(t, idFile, bind.String(), pl), Port: -1, Logger: log,
-			OnEcho: func(r vl1.EchoReply) { n.echoes <- r }})
+		o.Home, o.Port, o.Logger = homeFor(t, idFile, bind.String(), pl), -1, log
+		o.OnEcho = func(r vl1.EchoReply) { n.echoes <- r }
+		s, err := Start(o)
 		n.svc = s
 		return err
 	})

@@ -237,11 +237,18 @@ func (s *Service) manageNetworks() {
 	}
 	scan := time.NewTicker(groupScanPeriod)
 	defer scan.Stop()
+	sweep := time.NewTicker(fastSweepPeriod)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-s.done:
 			s.closePorts()
+			s.closeXDP()
 			return
+		case ev := <-s.fast.events:
+			s.programRelay(time.Now().UnixMilli(), ev)
+		case <-sweep.C:
+			s.sweepFast(time.Now().UnixMilli())
 		case nwid := <-s.nets.changes:
 			s.syncNetwork(nwid)
 		case <-s.nets.resync:

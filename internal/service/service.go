@@ -28,6 +28,7 @@ import (
 	"github.com/ztx/ztx/controlplane/vl2"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/dataplane/udp"
+	"github.com/ztx/ztx/dataplane/xdp"
 	"github.com/ztx/ztx/headers/verbs"
 	"github.com/ztx/ztx/headers/world"
 	"github.com/ztx/ztx/internal/home"
@@ -42,6 +43,12 @@ type Options struct {
 	Logger *slog.Logger
 	// OnEcho, if set, receives every answered Ping (the local API uses it).
 	OnEcho func(vl1.EchoReply)
+	// Dataplane is DataplaneUserspace (""), DataplaneXDP or DataplaneAuto.
+	Dataplane string
+	// XDPMode forces an attach mode (default: driver, else generic).
+	XDPMode xdp.Mode
+	// PinDir is where XDP maps are pinned (default xdp.DefaultPinDir).
+	PinDir string
 }
 
 // Service is a running node.
@@ -71,6 +78,7 @@ type Service struct {
 	nets     netState
 	netns    netns.NsHandle // where Start ran: interfaces are made there
 	ctl      *controller.Controller
+	fast     fastPath
 }
 
 // Controller is the embedded network controller.
@@ -170,8 +178,10 @@ func Start(o Options) (*Service, error) {
 	}
 	s.sw = sw
 	now := time.Now().UnixMilli()
+	s.fast = fastPath{events: make(chan relayEvent, 256), relays: map[identity.Address]netip.AddrPort{}, pairs: map[[2]identity.Address]int64{}}
 	node, err := vl1.New(vl1.Config{
 		Upper:    sw,
+		Relayed:  s.relayed,
 		Identity: id, Planet: planet, Moons: moons,
 		PeerCache: func(a identity.Address) (vl1.CachedPeer, bool) {
 			r, err := h.LoadPeer(a)
@@ -199,7 +209,12 @@ func Start(o Options) (*Service, error) {
 	}
 	s.node = node
 	sw.Attach(node)
+	if err := s.startXDP(o); err != nil {
+		socks.Close()
+		return nil, err
+	}
 	if err := s.serveAPI(); err != nil {
+		s.closeXDP()
 		socks.Close()
 		return nil, err
 	}
@@ -468,7 +483,7 @@ func (s *Service) directPaths() []netip.AddrPort {
 			continue
 		}
 		for _, ifc := range ifs {
-			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || strings.HasPrefix(ifc.Name, "zt") || s.conf.Settings.InterfaceBlacklisted(ifc.Name) {
+			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || isPortName(ifc.Name) || s.conf.Settings.InterfaceBlacklisted(ifc.Name) {
 				continue
 			}
 			addrs, _ := ifc.Addrs()
