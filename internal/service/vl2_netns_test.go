@@ -214,10 +214,17 @@ func restartIn(t testing.TB, ns *netns.NS, n *testNode) *testNode {
 	if err := n.svc.Close(); err != nil {
 		t.Log(err)
 	}
+	return startHome(t, ns, dir, Options{})
+}
+
+// startHome starts a node on an existing home.
+func startHome(t testing.TB, ns *netns.NS, dir string, o Options) *testNode {
+	t.Helper()
 	m := &testNode{echoes: make(chan vl1.EchoReply, 16)}
 	err := ns.Do(func() error {
-		s, err := Start(Options{Home: dir, Port: -1, Logger: testLogger("restarted"),
-			OnEcho: func(r vl1.EchoReply) { m.echoes <- r }})
+		o.Home, o.Port, o.Logger = dir, -1, testLogger("restarted")
+		o.OnEcho = func(r vl1.EchoReply) { m.echoes <- r }
+		s, err := Start(o)
 		m.svc = s
 		return err
 	})
