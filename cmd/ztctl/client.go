@@ -296,22 +296,33 @@ func interspersed(c *cli.Context) ([]string, error) {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		f := lookupFlag(c.Command.Flags, name)
 		if f == nil {
-			return nil, &exitError{code: 2, msg: fmt.Sprintf("ztctl %s: unknown option %s", c.Command.Name, a)}
+			return nil, &exitError{code: 2, msg: fmt.Sprintf("ztctl %s: unknown option %s", commandPath(c), a)}
 		}
 		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
 			value = "true"
 		} else if !hasValue {
 			if i+1 >= len(rest) {
-				return nil, &exitError{code: 2, msg: fmt.Sprintf("ztctl %s: option %s needs a value", c.Command.Name, a)}
+				return nil, &exitError{code: 2, msg: fmt.Sprintf("ztctl %s: option %s needs a value", commandPath(c), a)}
 			}
 			i++
 			value = rest[i]
 		}
 		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, &exitError{code: 2, msg: fmt.Sprintf("ztctl %s: %s: %v", c.Command.Name, a, err)}
+			return nil, &exitError{code: 2, msg: fmt.Sprintf("ztctl %s: %s: %v", commandPath(c), a, err)}
 		}
 	}
 	return args, nil
+}
+
+// commandPath is the command's name with its parents' ("bpf dump").
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.Command.Name != "" && ctx.Command.Name != c.App.Name {
+			names = append([]string{ctx.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func lookupFlag(flags []cli.Flag, name string) cli.Flag {

@@ -1,6 +1,6 @@
 // Command ztctl is the ztx operator's tool: offline identity and world
-// tools, a wire decoder for captures, and (with a running ztnode) the
-// local API client.
+// tools, a wire decoder for captures, (with a running ztnode) the local
+// API client, and a reader of the XDP fast path's pinned maps.
 package main
 
 import (
@@ -21,7 +21,11 @@ func main() {
 
 // run executes ztctl with args and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+	return runApp(newApp(stdout, stderr), args, stderr)
+}
+
+// runApp runs app with args and returns the process exit code.
+func runApp(app *cli.App, args []string, stderr io.Writer) int {
 	err := app.Run(leadingOptionsLast(args))
 	if err == nil {
 		return 0
@@ -63,6 +67,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			identityCommand(),
 			worldCommand(),
 			wireCommand(),
+			bpfCommand(),
 		}, nodeCommands()...),
 	}
 }
@@ -78,7 +83,8 @@ var nodeCommandNames = map[string]bool{
 
 // leadingOptionsLast moves zerotier-cli-style options given before a node
 // command (-D HOME, -DHOME, -p PORT, -H HOST, -T TOKEN, -j and their long
-// forms) to after it, where the command's own flags are parsed.
+// forms) to after it, where the command's own flags are parsed; and -j
+// before "bpf SUBCOMMAND" to after the subcommand.
 func leadingOptionsLast(args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -101,9 +107,15 @@ func leadingOptionsLast(args []string) []string {
 		}
 	}
 done:
-	if len(moved) == 0 || i >= len(args) || !nodeCommandNames[args[i]] {
+	if len(moved) == 0 || i >= len(args) {
 		return args
 	}
-	out := append([]string{args[0], args[i]}, moved...)
-	return append(out, args[i+1:]...)
+	cmd := args[i : i+1]
+	if args[i] == "bpf" && i+1 < len(args) {
+		cmd = args[i : i+2] // "ztctl -j bpf status": the options are the subcommand's
+	} else if !nodeCommandNames[args[i]] {
+		return args
+	}
+	out := append(append([]string{args[0]}, cmd...), moved...)
+	return append(out, args[i+len(cmd):]...)
 }

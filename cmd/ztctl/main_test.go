@@ -44,6 +44,10 @@ func TestLeadingOptionsLast(t *testing.T) {
 		{"ztctl ping abc -c 3", "ztctl ping abc -c 3"},
 		{"ztctl -j identity generate", "ztctl -j identity generate"},
 		{"ztctl --version", "ztctl --version"},
+		{"ztctl -j bpf status", "ztctl bpf status -j"},
+		{"ztctl -j bpf dump trusted", "ztctl bpf dump -j trusted"},
+		{"ztctl bpf dump trusted -j", "ztctl bpf dump trusted -j"},
+		{"ztctl -j bpf", "ztctl -j bpf"},
 	} {
 		if got := strings.Join(leadingOptionsLast(strings.Fields(c.in)), " "); got != c.want {
 			t.Errorf("%q -> %q, want %q", c.in, got, c.want)
