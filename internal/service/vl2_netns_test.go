@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ztx/ztx/controlplane/api"
 	"github.com/ztx/ztx/controlplane/controller"
 	"github.com/ztx/ztx/controlplane/vl1"
 	"github.com/ztx/ztx/controlplane/vl2"
@@ -184,6 +185,18 @@ func TestVirtualNetwork(t *testing.T) {
 		len(st.AssignedAddresses) == 0 || st.AssignedAddresses[0].Addr() != ipA || st.MTU != 2800 {
 		t.Fatalf("A's /network object: %+v", st)
 	}
+
+	// ztctl set NWID allowManaged=0 takes the managed address away; =1
+	// brings it back.
+	off, on := false, true
+	if _, err := (*apiNetworks)(v.a.svc).Join(time.Now().UnixMilli(), v.nwid, api.NetworkSettingsUpdate{AllowManaged: &off}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "A's managed address removed", func() bool { return !hasAddr(t, v.nsA, devA, ipA) })
+	if _, err := (*apiNetworks)(v.a.svc).Join(time.Now().UnixMilli(), v.nwid, api.NetworkSettingsUpdate{AllowManaged: &on}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "A's managed address back", func() bool { return hasAddr(t, v.nsA, devA, ipA) })
 
 	// A restarted member rejoins from networks.d and talks again.
 	v.a = restartIn(t, v.nsA, v.a)
