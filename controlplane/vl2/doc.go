@@ -9,6 +9,11 @@
 // is the node's vl1.Upper); the host hands it the frames its virtual
 // interfaces emit with SendFrame.
 //
+// Ad-hoc networks (IDs with top byte 0xff) have no controller: their
+// config is made locally (adhoc.go, §8). On networks with the NDP
+// emulation flag, neighbour solicitations for rfc4193 and 6plane
+// addresses are answered locally (ndp.go, §7.7).
+//
 // Locking: the Switch has one lock. It calls the VL1 node, which never
 // calls back while holding its own lock, and the Host, whose methods must
 // not call back into the Switch. It calls the Master (the embedded

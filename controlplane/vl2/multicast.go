@@ -258,6 +258,10 @@ func arpGroup(etherType uint16, data []byte) Group {
 // members (PROTOCOL.md part 2 §7.6).
 func (s *Switch) sendMulticast(now int64, nw *network, dst, src MAC, etherType uint16, data []byte) bool {
 	c := nw.conf
+	if dst != Broadcast && s.emulateNDP(nw, src, etherType, data) {
+		return true
+	}
+	// Checked after NDP emulation, which works without multicast.
 	if c.MulticastLimit == 0 {
 		s.Counters.DroppedMulticast++
 		return false

@@ -184,8 +184,7 @@ func (s *Switch) requestConfig(now int64, nw *network) {
 	nw.lastConfigRequest = now
 	ctl := netconf.Controller(nw.id)
 	if netconf.IsAdHoc(nw.id) {
-		// Ad-hoc networks (no controller) come with the policy work.
-		s.setStatus(nw, StatusNotFound, nil)
+		s.configureAdHoc(now, nw) // no controller: the config is made here
 		return
 	}
 	meta := netconf.DefaultRequest(s.osArch)

@@ -37,6 +37,7 @@ type master struct {
 	limit      uint32
 	issued     map[identity.Address]*netconf.Config
 	rules      []rules.Rule // nil: a single ACCEPT
+	edit       func(*netconf.Config)
 }
 
 func (m *master) Request(now int64, nwid uint64, member *identity.Identity, _ netconf.Request, _ netip.AddrPort) (*netconf.Config, verbs.ErrorCode, []byte, bool) {
@@ -61,6 +62,9 @@ func (m *master) config(now int64, nwid uint64, member *identity.Identity) *netc
 	}
 	if m.public {
 		c.Type = netconf.Public
+	}
+	if m.edit != nil {
+		m.edit(c)
 	}
 	m.issued[member.Address] = c
 	return c

@@ -394,6 +394,7 @@ func (s *Service) readPort(p *netPort) {
 		for i := range k {
 			s.sw.SendFrame(now, p.nwid, bufs[i][:sizes[i]])
 		}
+		p.flush() // frames answered locally (NDP emulation)
 	}
 }
 
