@@ -349,3 +349,32 @@ func TestMulticastAndBroadcast(t *testing.T) {
 		return v.b.svc.Switch().Stats().MulticastIn > bBefore && v.ctl.svc.Switch().Stats().MulticastIn > cBefore
 	})
 }
+
+// TestAdHocIPv6: two members join an ad-hoc network (no controller:
+// ff + port range) and ping each other's 6plane address; the neighbour
+// solicitation is answered locally (NDP emulation).
+func TestAdHocIPv6(t *testing.T) {
+	v := newVnet(t)
+	const nwid uint64 = 0xff00160017000000 // ports 0x0016..0x0017 (ICMPv6 is always allowed)
+	for _, n := range []*testNode{v.a, v.b} {
+		if err := n.svc.JoinNetwork(nwid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ip6 := func(n *testNode) netip.Addr {
+		in, ok := n.svc.Switch().Info(nwid)
+		if !ok || in.Config == nil || in.Status != vl2.StatusOK {
+			return netip.Addr{}
+		}
+		for _, p := range in.Config.StaticIPs {
+			if p.Addr().Is6() {
+				return p.Addr()
+			}
+		}
+		return netip.Addr{}
+	}
+	eventually(t, 20*time.Second, "both members configured", func() bool { return ip6(v.a).IsValid() && ip6(v.b).IsValid() })
+	devA := v.a.svc.PortName(nwid)
+	eventually(t, 10*time.Second, "the 6plane address on A's interface", func() bool { return hasAddr(t, v.nsA, devA, ip6(v.a)) })
+	eventually(t, 30*time.Second, "A pings B's 6plane address", func() bool { return pings(v.nsA, t, ip6(v.b), 1) }, v.a, v.b)
+}
