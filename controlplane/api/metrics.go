@@ -66,6 +66,11 @@ func newMetrics(s *Service) *metrics {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.latency, collector{s})
+	for _, c := range s.Collectors {
+		if c != nil {
+			reg.MustRegister(c)
+		}
+	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ztx/ztx/controlplane/vl1"
 	"github.com/ztx/ztx/crypto/identity"
 	"github.com/ztx/ztx/headers/world"
@@ -71,6 +73,9 @@ type Service struct {
 	// Counters returns a consistent copy of the node's counters for
 	// /metrics; nil: no counter metrics.
 	Counters func() vl1.Counters
+	// Collectors are more /metrics collectors (the daemon's VL2 and XDP
+	// counters).
+	Collectors []prometheus.Collector
 
 	once    sync.Once
 	pings   pingTable

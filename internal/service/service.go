@@ -20,7 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vishvananda/netns"
+
 	"github.com/ztx/ztx/controlplane/api"
 	"github.com/ztx/ztx/controlplane/controller"
 	"github.com/ztx/ztx/controlplane/netconf"
@@ -571,8 +573,9 @@ func (s *Service) serveAPI() error {
 			}
 			return 0
 		},
-		Counters: s.node.Stats,
-		Networks: (*apiNetworks)(s),
+		Counters:   s.node.Stats,
+		Networks:   (*apiNetworks)(s),
+		Collectors: []prometheus.Collector{metricsCollector{s}},
 	}
 	// The embedded network controller, on by default as in the reference.
 	store, err := controller.OpenFileStore(s.home.ControllerDBPath(&s.conf.Settings))
