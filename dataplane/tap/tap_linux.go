@@ -1,15 +1,12 @@
 package tap
 
 import (
-	"bufio"
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -31,7 +28,8 @@ type Config struct {
 	// NetworkID (DeviceMap entry, else DefaultName).
 	Name string
 	// DeviceMap maps network IDs to interface names, as read from the
-	// reference's home-directory "devicemap" file (ParseDeviceMap).
+	// reference's home-directory "devicemap" file (internal/home's
+	// DeviceMap).
 	DeviceMap map[uint64]string
 	NetworkID uint64
 	MAC       [6]byte
@@ -64,28 +62,6 @@ func DefaultName(nwid, trial uint64) string {
 	v := (nwid ^ nwid>>24) + trial
 	b := [5]byte{byte(v >> 32), byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 	return "zt" + base32Lower.EncodeToString(b[:])
-}
-
-// ParseDeviceMap reads a devicemap file: lines "<16 hex digit nwid>=<name>".
-// Malformed lines are skipped, as the reference does.
-func ParseDeviceMap(r io.Reader) (map[uint64]string, error) {
-	m := make(map[uint64]string)
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(s.Text()), "=")
-		if !ok || k == "" || v == "" {
-			continue
-		}
-		if i := strings.IndexByte(v, '='); i >= 0 {
-			v = v[:i]
-		}
-		var id uint64
-		if _, err := fmt.Sscanf(k, "%x", &id); err != nil || len(k) != 16 {
-			continue
-		}
-		m[id] = v
-	}
-	return m, s.Err()
 }
 
 func ifaceExists(name string) bool {

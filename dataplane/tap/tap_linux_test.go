@@ -35,16 +35,6 @@ func TestDefaultName(t *testing.T) {
 	}
 }
 
-func TestParseDeviceMap(t *testing.T) {
-	m, err := ParseDeviceMap(strings.NewReader("8056c2e21c000001=zt0\nbad\n=x\n0123456789abcdef=ztfoo\r\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m[0x8056c2e21c000001] != "zt0" || m[0x0123456789abcdef] != "ztfoo" || len(m) != 2 {
-		t.Fatalf("got %v", m)
-	}
-}
-
 var (
 	tapMAC  = [6]byte{0x02, 0x11, 0x22, 0x33, 0x44, 0x55}
 	peerMAC = [6]byte{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}
