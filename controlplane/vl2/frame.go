@@ -28,12 +28,8 @@ func (s *Switch) onFrame(now int64, in vl1.Inbound) {
 		s.Counters.DroppedMalformed++
 		return
 	}
-	nw := s.nets[binary.BigEndian.Uint64(p)]
-	if nw == nil || nw.conf == nil {
-		s.Counters.DroppedNoNetwork++
-		return
-	}
-	if !s.admit(now, nw, in) {
+	nw := s.admit(now, in, binary.BigEndian.Uint64(p), nil)
+	if nw == nil {
 		return
 	}
 	data := p[10:]
@@ -56,18 +52,11 @@ func (s *Switch) onExtFrame(now int64, in vl1.Inbound) {
 		s.Counters.DroppedMalformed++
 		return
 	}
-	nw := s.nets[uint64(f.NetworkID)]
-	if nw == nil || nw.conf == nil {
-		s.Counters.DroppedNoNetwork++
+	nw := s.admit(now, in, uint64(f.NetworkID), f.COM)
+	if nw == nil {
 		return
 	}
 	from := in.From.Address
-	if len(f.COM) > 0 {
-		s.takeCOM(now, nw, from, f.COM)
-	}
-	if !s.admit(now, nw, in) {
-		return
-	}
 	if f.Source == (MAC{}) || f.Source == nw.mac {
 		s.Counters.DroppedBridging++
 		return

@@ -194,18 +194,11 @@ func (s *Switch) onMulticastFrame(now int64, in vl1.Inbound) {
 		s.Counters.DroppedMalformed++
 		return
 	}
-	nw := s.nets[uint64(f.NetworkID)]
-	if nw == nil || nw.conf == nil {
-		s.Counters.DroppedNoNetwork++
+	nw := s.admit(now, in, uint64(f.NetworkID), f.COM)
+	if nw == nil {
 		return
 	}
 	from := in.From.Address
-	if len(f.COM) > 0 {
-		s.takeCOM(now, nw, from, f.COM)
-	}
-	if !s.admit(now, nw, in) {
-		return
-	}
 	if nw.conf.MulticastLimit == 0 {
 		s.Counters.DroppedMulticast++
 		return

@@ -133,16 +133,26 @@ func (s *Switch) maybePush(now int64, nw *network, a identity.Address) *membersh
 	return m
 }
 
-// admit applies the gate to a frame's sender, answering
-// NEED_MEMBERSHIP_CERTIFICATE when it fails.
-func (s *Switch) admit(now int64, nw *network, in vl1.Inbound) bool {
+// admit finds the configured network nwid that a frame is for and
+// applies the gate to its sender, first taking the COM the frame carries
+// (com, deprecated form), and answering NEED_MEMBERSHIP_CERTIFICATE when
+// the gate fails. It returns nil for a frame to drop (counted).
+func (s *Switch) admit(now int64, in vl1.Inbound, nwid uint64, com []byte) *network {
+	nw := s.nets[nwid]
+	if nw == nil || nw.conf == nil {
+		s.Counters.DroppedNoNetwork++
+		return nil
+	}
 	a := in.From.Address
+	if len(com) > 0 {
+		s.takeCOM(now, nw, a, com)
+	}
 	m := nw.members[a]
 	if s.gate(nw, a, m) {
 		// Network-authenticated traffic: VL1 may tell this peer our
 		// direct addresses.
 		s.vl1.Trust(now, a, in.Sock, in.Addr)
-		return true
+		return nw
 	}
 	s.Counters.DroppedGate++
 	if m = nw.member(a); m != nil && now-m.lastNeedCert >= needCertificateRepush {
@@ -151,5 +161,5 @@ func (s *Switch) admit(now int64, nw *network, in vl1.Inbound) bool {
 			HasNetworkID: true, NetworkID: verbs.NetworkID(nw.id)}
 		s.vl1.Send(now, a, packet.VerbError, e.AppendMarshal(nil))
 	}
-	return false
+	return nil
 }
