@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
@@ -48,21 +49,38 @@ func BenchmarkIperf3(b *testing.B) {
 // iperf3 runs one 5 s TCP test from ns to the server at to; Gbit/s.
 func iperf3(tb testing.TB, ns *netns.NS, to netip.Addr) float64 {
 	tb.Helper()
-	out, err := ns.Command(tb.Context(), "iperf3", "-c", to.String(), "-t", "5", "-J").Output()
+	r, err := runIperf3(tb, ns, to, 5)
 	if err != nil {
-		tb.Fatalf("iperf3 to %s: %v\n%s", to, err, out)
+		tb.Fatal(err)
+	}
+	return r.Gbps
+}
+
+// iperf3Result is what runIperf3 reads from iperf3's JSON summary.
+type iperf3Result struct {
+	Bytes int64   // received
+	Gbps  float64 // received, Gbit/s
+}
+
+// runIperf3 runs an iperf3 TCP client in ns against the server at to for
+// secs seconds.
+func runIperf3(tb testing.TB, ns *netns.NS, to netip.Addr, secs int) (iperf3Result, error) {
+	out, err := ns.Command(tb.Context(), "iperf3", "-c", to.String(), "-t", fmt.Sprint(secs), "-J").Output()
+	if err != nil {
+		return iperf3Result{}, fmt.Errorf("iperf3 to %s: %v\n%s", to, err, out)
 	}
 	var res struct {
 		End struct {
 			SumReceived struct {
+				Bytes         int64   `json:"bytes"`
 				BitsPerSecond float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
 		} `json:"end"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
-		tb.Fatalf("iperf3 output: %v", err)
+		return iperf3Result{}, fmt.Errorf("iperf3 output: %w", err)
 	}
-	return res.End.SumReceived.BitsPerSecond / 1e9
+	return iperf3Result{Bytes: res.End.SumReceived.Bytes, Gbps: res.End.SumReceived.BitsPerSecond / 1e9}, nil
 }
 
 func median(x []float64) float64 {

@@ -71,25 +71,12 @@ func startIn(t testing.TB, ns *netns.NS, idFile string, bind netip.Addr, planet 
 	return startWith(t, ns, idFile, bind, pl, Options{})
 }
 
-// startWith is startIn with more options (Home, Port, Logger and OnEcho
-// are set here).
+// startWith is startIn with more options (Home, Port and OnEcho are set
+// here).
 func startWith(t testing.TB, ns *netns.NS, idFile string, bind netip.Addr, pl []byte, o Options) *testNode {
 	t.Helper()
-	n := &testNode{echoes: make(chan vl1.EchoReply, 16)}
-	log := testLogger(idFile)
-	err := ns.Do(func() error {
-		o.Home, o.Port, o.Logger = homeFor(t, idFile, bind.String(), pl), -1, log
-		o.OnEcho = func(r vl1.EchoReply) { n.echoes <- r }
-		s, err := Start(o)
-		n.svc = s
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.addr = n.svc.Identity().Address
-	t.Cleanup(func() { n.svc.Close() })
-	return n
+	o.Logger = testLogger(idFile)
+	return startHome(t, ns, homeFor(t, idFile, bind.String(), pl), o)
 }
 
 func (n *testNode) online() bool { return n.svc.Node().Status(time.Now().UnixMilli()).Online }

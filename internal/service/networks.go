@@ -107,7 +107,6 @@ func (s *Service) background() int64 {
 	if s.ctl != nil {
 		next = min(next, s.ctl.Background(now))
 	}
-	s.flushPorts()
 	return next
 }
 

@@ -485,7 +485,7 @@ func (s *Service) directPaths() []netip.AddrPort {
 			continue
 		}
 		for _, ifc := range ifs {
-			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || isPortName(ifc.Name) || s.conf.Settings.InterfaceBlacklisted(ifc.Name) {
+			if !isPhysical(ifc) || s.conf.Settings.InterfaceBlacklisted(ifc.Name) {
 				continue
 			}
 			addrs, _ := ifc.Addrs()

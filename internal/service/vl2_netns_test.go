@@ -164,18 +164,8 @@ func TestVirtualNetwork(t *testing.T) {
 	// A TCP stream across the virtual interfaces (iperf3, 2 s).
 	srv := v.nsB.Start(t, "iperf3", "-s", "-1", "-B", ipB.String())
 	eventually(t, 5*time.Second, "iperf3 over the virtual network", func() bool {
-		out, err := v.nsA.Command(t.Context(), "iperf3", "-c", ipB.String(), "-t", "2", "-J").Output()
-		if err != nil {
-			return false
-		}
-		var res struct {
-			End struct {
-				SumReceived struct {
-					Bytes int64 `json:"bytes"`
-				} `json:"sum_received"`
-			} `json:"end"`
-		}
-		return json.Unmarshal(out, &res) == nil && res.End.SumReceived.Bytes > 1<<20
+		r, err := runIperf3(t, v.nsA, ipB, 2)
+		return err == nil && r.Bytes > 1<<20
 	})
 	srv.Stop()
 
@@ -230,12 +220,16 @@ func restartIn(t testing.TB, ns *netns.NS, n *testNode) *testNode {
 	return startHome(t, ns, dir, Options{})
 }
 
-// startHome starts a node on an existing home.
+// startHome starts a node on an existing home, with its sockets in ns
+// (Home, Port and OnEcho are set here; Logger if o has none).
 func startHome(t testing.TB, ns *netns.NS, dir string, o Options) *testNode {
 	t.Helper()
 	m := &testNode{echoes: make(chan vl1.EchoReply, 16)}
+	if o.Logger == nil {
+		o.Logger = testLogger("restarted")
+	}
 	err := ns.Do(func() error {
-		o.Home, o.Port, o.Logger = dir, -1, testLogger("restarted")
+		o.Home, o.Port = dir, -1
 		o.OnEcho = func(r vl1.EchoReply) { m.echoes <- r }
 		s, err := Start(o)
 		m.svc = s

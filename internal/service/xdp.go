@@ -136,7 +136,7 @@ func (s *Service) physicalInterfaces() ([]string, error) {
 	for _, c := range s.conns {
 		la := c.LocalAddr().Addr()
 		for _, ifc := range ifs {
-			if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || isPortName(ifc.Name) {
+			if !isPhysical(ifc) {
 				continue
 			}
 			if la.IsUnspecified() {
@@ -311,6 +311,12 @@ func (s *Service) XDPCounters() (xdp.Counters, bool) {
 		}
 	}
 	return sum, true
+}
+
+// isPhysical reports whether an interface may carry our UDP traffic: up,
+// not loopback, not one of our virtual network ports.
+func isPhysical(ifc net.Interface) bool {
+	return ifc.Flags&net.FlagUp != 0 && ifc.Flags&net.FlagLoopback == 0 && !isPortName(ifc.Name)
 }
 
 // isPortName reports whether an interface name is one a ZeroTier node
