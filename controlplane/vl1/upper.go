@@ -59,12 +59,7 @@ func (n *Node) deliverUp(p *peer, sock Socket, from netip.AddrPort, pkt packet.P
 // reference compresses, and OKs longer than 256 bytes, are compressed.
 // It reports whether the packet left at once.
 func (n *Node) Send(now int64, dest identity.Address, verb packet.Verb, payload []byte) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if dest == n.self.Address || dest.IsReserved() {
-		return false
-	}
-	return n.sendTo(now, dest, verb, payload)
+	return n.SendParts(now, dest, verb, payload, nil)
 }
 
 // SendParts is Send for a payload in two parts (a VL2 header and an
